@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs what `npm start`, `npm test` and CI need to run the dev services.
+# It runs before every start and test, so when everything is present it must only stat a few files.
+# Everything it builds goes under .dev/ at the repo root (gitignored).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+dev="$root/.dev"
+bin="$dev/bin"
+mkdir -p "$bin" "$dev/logs"
+
+# Pinned so CI builds the same tools every time; both build with Go 1.26.
+GRPCURL_VERSION=v1.9.4
+HEALTH_PROBE_VERSION=v0.4.62
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
+trap 'die "failed at line $LINENO (exit $?)"' ERR
+
+# npm start and npm test may run this at the same time; one of them does the work, the other waits.
+exec 9>"$dev/bootstrap.lock"
+flock -w 900 9 || die "timed out waiting for $dev/bootstrap.lock"
+
+have_pg() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    [[ -x $d/initdb && -x $d/postgres && -x $d/pg_ctl ]] && return 0
+  done
+  return 1
+}
+
+# --- Debian packages: redis-server, postgresql ------------------------------------------------------
+if ! command -v redis-server >/dev/null 2>&1 || ! have_pg; then
+  sudo=()
+  if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || die "redis-server or PostgreSQL is missing; install the Debian packages redis-server and postgresql as root"
+    sudo=(sudo)
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "redis-server or PostgreSQL is missing and apt-get is not available; install them by hand"
+  say "installing redis-server and postgresql with apt-get"
+  log="$dev/logs/apt.log"
+  # The package's own cluster on 5432 may get created and started; the dev services never use it.
+  { "${sudo[@]}" apt-get update &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server postgresql
+  } >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get failed (full log: $log)"; }
+  command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after apt-get install"
+  have_pg || die "PostgreSQL binaries still missing under /usr/lib/postgresql/*/bin after apt-get install"
+fi
+
+# --- node_modules ------------------------------------------------------------------------------------
+# npm writes node_modules/.package-lock.json on every install, so it is older than the lock file
+# exactly when someone changed dependencies since the last install.
+if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund >&2 || die "npm ci failed"
+fi
+
+# --- Go tools ------------------------------------------------------------------------------------------
+need_go() {
+  command -v go >/dev/null 2>&1 || die "go is not on PATH; it is needed to build $1"
+}
+
+ferret_src="server/dev/ferretdb"
+ferret_bin="$bin/sl-ferretdb"
+if [[ ! -x $ferret_bin ]] || [[ -n $(find "$ferret_src" -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) -newer "$ferret_bin" -print -quit) ]]; then
+  need_go sl-ferretdb
+  say "building .dev/bin/sl-ferretdb (about a minute when the Go cache is cold)"
+  # Build next to the target and rename, so a running FerretDB or a concurrent reader never sees half a file.
+  # -buildvcs=false: the module sits inside this git repo and VCS stamping fails in some CI checkouts.
+  (cd "$ferret_src" && go build -buildvcs=false -tags ferretdb_no_sqlite -o "$ferret_bin.tmp" .) >&2 ||
+    die "go build of $ferret_src failed"
+  mv -f "$ferret_bin.tmp" "$ferret_bin"
+fi
+
+go_install() { # name module version
+  [[ -x $bin/$1 ]] && return 0
+  need_go "$1"
+  say "go install $2@$3"
+  GOBIN="$bin" go install "$2@$3" >&2 || die "go install $2@$3 failed"
+}
+go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION"
+go_install grpc-health-probe github.com/grpc-ecosystem/grpc-health-probe "$HEALTH_PROBE_VERSION"
+
+trap - ERR

@@ -1,0 +1,50 @@
+// Authenticates every call except health and reflection, which load balancers and grpcurl use without a key.
+// It also maps whatever a handler throws through the one error mapper and logs failures.
+import { Code, type Interceptor } from "@connectrpc/connect";
+import { timingSafeEqual } from "node:crypto";
+import { toConnectError, unauthenticated } from "../errors.js";
+import { ErrorReason } from "../gen/sightline/v1/errors_pb.js";
+import type { Logger } from "../log.js";
+import { hashSecret, lookupApiKey } from "../store/api-keys.js";
+import type { Store } from "../store/db.js";
+import { principalKey, type Principal } from "./principal.js";
+
+const publicServicePrefixes = ["grpc.health.", "grpc.reflection."];
+
+function bearer(header: string | null): string | undefined {
+  if (header === null) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+async function authenticate(store: Store, adminHash: Buffer, authorization: string | null): Promise<Principal> {
+  const secret = bearer(authorization);
+  if (secret === undefined) {
+    throw unauthenticated(ErrorReason.API_KEY_MISSING, "send the API key as `authorization: Bearer <key>`");
+  }
+  if (timingSafeEqual(hashSecret(secret), adminHash)) return { kind: "admin" };
+  const found = await lookupApiKey(store, secret);
+  if (found.status === "revoked") throw unauthenticated(ErrorReason.API_KEY_REVOKED, "the API key was revoked");
+  if (found.status === "unknown") throw unauthenticated(ErrorReason.API_KEY_INVALID, "the API key is not valid");
+  return { kind: "project", project: found.project };
+}
+
+export function authInterceptor(store: Store, adminKey: string, log: Logger): Interceptor {
+  const adminHash = hashSecret(adminKey);
+  return (next) => async (req) => {
+    const procedure = `${req.service.typeName}/${req.method.name}`;
+    const started = performance.now();
+    try {
+      if (!publicServicePrefixes.some((p) => req.service.typeName.startsWith(p))) {
+        req.contextValues.set(principalKey, await authenticate(store, adminHash, req.header.get("authorization")));
+      }
+      return await next(req);
+    } catch (err) {
+      const mapped = toConnectError(err);
+      const fields = { procedure, code: mapped.code, ms: Math.round(performance.now() - started) };
+      if (mapped.code === Code.Internal) log.error("call failed", { ...fields, error: err });
+      else log.debug("call refused", { ...fields, message: mapped.rawMessage });
+      throw mapped;
+    }
+  };
+}

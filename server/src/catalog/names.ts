@@ -1,0 +1,35 @@
+// Naming rules for everything a user names. Resource names become parts of document IDs and queue keys,
+// so they are restricted; field names are the user's own column names and may hold any printable text.
+import type { Violation } from "../errors.js";
+
+export const maxResourceNameLength = 63;
+export const maxFieldNameBytes = 256;
+const resourceNamePattern = /^[a-z][a-z0-9_-]*$/;
+// eslint-disable-next-line no-control-regex
+const controlCharacters = /[\u0000-\u001f\u007f]/;
+
+export function checkResourceName(field: string, name: string): Violation[] {
+  if (name.length === 0) return [{ field, description: "is required" }];
+  if (name.length > maxResourceNameLength) {
+    return [{ field, description: `must be at most ${maxResourceNameLength} characters, got ${name.length}` }];
+  }
+  if (!resourceNamePattern.test(name)) {
+    return [{ field, description: "must start with a lowercase letter and hold only a-z, 0-9, '-' and '_'" }];
+  }
+  return [];
+}
+
+export function checkFieldName(field: string, name: string): Violation[] {
+  if (name.length === 0) return [{ field, description: "is required" }];
+  const bytes = Buffer.byteLength(name, "utf8");
+  if (bytes > maxFieldNameBytes) {
+    return [{ field, description: `must be at most ${maxFieldNameBytes} bytes of UTF-8, got ${bytes}` }];
+  }
+  if (controlCharacters.test(name)) return [{ field, description: "must not contain control characters" }];
+  return [];
+}
+
+/** Checks several (field, name) pairs at once, as request handlers need. */
+export function checkResourceNames(pairs: Record<string, string>): Violation[] {
+  return Object.entries(pairs).flatMap(([field, name]) => checkResourceName(field, name));
+}

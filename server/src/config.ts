@@ -1,0 +1,133 @@
+// The one place where the environment becomes typed configuration. Everything is validated once at start;
+// a bad value stops the process with a one-line message that names the variable.
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  tls: TlsConfig | undefined;
+  mongodbUrl: string;
+  mongodbDatabase: string;
+  redisUrl: string;
+  adminKey: string;
+  maxMessageBytes: number;
+  maxTimeoutMs: number;
+  shutdownGraceMs: number;
+  healthIntervalMs: number;
+  statsIntervalMs: number;
+  queuePrefix: string;
+  logLevel: LogLevel;
+}
+
+export const logLevels = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string, fallback?: string): string {
+  const value = env[name];
+  if (value === undefined || value === "") {
+    if (fallback === undefined) throw new ConfigError(name, "is required");
+    return fallback;
+  }
+  return value;
+}
+
+function optionalText(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function url(env: Env, name: string, schemes: string[]): string {
+  const value = text(env, name);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, "is not a valid URL");
+  }
+  const scheme = parsed.protocol.replace(/:$/, "");
+  if (!schemes.includes(scheme)) throw new ConfigError(name, `must use ${schemes.join(" or ")}, got "${scheme}"`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = env[name];
+  if (value === undefined || value === "") return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(", ")}, got "${value}"`);
+  }
+  return value as T;
+}
+
+export type Role = "server" | "worker";
+
+/** Workers never authenticate callers, so only the server needs the admin key. */
+export function loadConfig(role: Role, env: Env = process.env): Config {
+  const certFile = optionalText(env, "SIGHTLINE_TLS_CERT_FILE");
+  const keyFile = optionalText(env, "SIGHTLINE_TLS_KEY_FILE");
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      certFile === undefined ? "SIGHTLINE_TLS_CERT_FILE" : "SIGHTLINE_TLS_KEY_FILE",
+      "TLS needs both SIGHTLINE_TLS_CERT_FILE and SIGHTLINE_TLS_KEY_FILE",
+    );
+  }
+  const adminKey = role === "server" ? text(env, "SIGHTLINE_ADMIN_KEY") : (optionalText(env, "SIGHTLINE_ADMIN_KEY") ?? "");
+  if (role === "server" && adminKey.length < 16) throw new ConfigError("SIGHTLINE_ADMIN_KEY", "must be at least 16 characters");
+  const queuePrefix = text(env, "SIGHTLINE_QUEUE_PREFIX", "{sightline}");
+  if (!/^\{[^{}]+\}/.test(queuePrefix)) {
+    throw new ConfigError("SIGHTLINE_QUEUE_PREFIX", "must start with a Redis Cluster hash tag such as {sightline}");
+  }
+  return {
+    host: text(env, "SIGHTLINE_HOST", "127.0.0.1"),
+    port: integer(env, "SIGHTLINE_PORT", 50051, 0, 65535),
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
+    mongodbUrl: url(env, "MONGODB_URL", ["mongodb", "mongodb+srv"]),
+    mongodbDatabase: text(env, "MONGODB_DATABASE", "sightline"),
+    redisUrl: url(env, "REDIS_URL", ["redis", "rediss"]),
+    adminKey,
+    maxMessageBytes: integer(env, "SIGHTLINE_MAX_MESSAGE_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxTimeoutMs: integer(env, "SIGHTLINE_MAX_TIMEOUT_MS", 3_600_000, 1000, 86_400_000),
+    shutdownGraceMs: integer(env, "SIGHTLINE_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    healthIntervalMs: integer(env, "SIGHTLINE_HEALTH_INTERVAL_MS", 2000, 100, 600_000),
+    statsIntervalMs: integer(env, "SIGHTLINE_STATS_INTERVAL_MS", 60_000, 500, 86_400_000),
+    queuePrefix,
+    logLevel: oneOf(env, "SIGHTLINE_LOG_LEVEL", logLevels, "info"),
+  };
+}
+
+/** For entry points: a bad configuration ends the process with one line naming the variable. */
+export function loadConfigOrExit(role: Role): Config {
+  try {
+    return loadConfig(role);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sightline ${role}: bad configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,110 @@
+// The one error mapper: every failure a client sees is a ConnectError built here, with a
+// google.rpc.ErrorInfo (domain "sightline", reason from sightline.v1.ErrorReason) and, where it helps,
+// a BadRequest, PreconditionFailure or ResourceInfo detail.
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { MongoError, MongoNetworkError, MongoServerSelectionError } from "mongodb";
+import {
+  BadRequestSchema,
+  ErrorInfoSchema,
+  PreconditionFailureSchema,
+  ResourceInfoSchema,
+} from "./gen/google/rpc/error_details_pb.js";
+import { ErrorReason } from "./gen/sightline/v1/errors_pb.js";
+
+export const errorDomain = "sightline";
+
+/** A field that failed validation: `field` is a path into the request, such as `collection.schema.fields[2].name`. */
+export interface Violation {
+  field: string;
+  description: string;
+}
+
+type Detail = ConstructorParameters<typeof ConnectError>[3] extends (infer D)[] | undefined ? D : never;
+
+function errorInfo(reason: ErrorReason, metadata: Record<string, string> = {}): Detail {
+  return {
+    desc: ErrorInfoSchema,
+    value: create(ErrorInfoSchema, { reason: ErrorReason[reason], domain: errorDomain, metadata }),
+  };
+}
+
+export function invalidArgument(violations: Violation[], summary?: string): ConnectError {
+  const message = summary ?? violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  return new ConnectError(message, Code.InvalidArgument, undefined, [
+    errorInfo(ErrorReason.INVALID_ARGUMENT),
+    { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) },
+  ]);
+}
+
+export function notFound(resourceType: string, resourceName: string): ConnectError {
+  return new ConnectError(`${resourceType} "${resourceName}" not found`, Code.NotFound, undefined, [
+    errorInfo(ErrorReason.NOT_FOUND, { resourceType, resourceName }),
+    { desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType, resourceName }) },
+  ]);
+}
+
+export function alreadyExists(resourceType: string, resourceName: string): ConnectError {
+  return new ConnectError(`${resourceType} "${resourceName}" already exists`, Code.AlreadyExists, undefined, [
+    errorInfo(ErrorReason.ALREADY_EXISTS, { resourceType, resourceName }),
+    { desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType, resourceName }) },
+  ]);
+}
+
+export interface PreconditionViolation {
+  type: string;
+  subject: string;
+  description: string;
+}
+
+export function failedPrecondition(reason: ErrorReason, violations: PreconditionViolation[]): ConnectError {
+  const message = violations.map((v) => `${v.subject}: ${v.description}`).join("; ");
+  return new ConnectError(message, Code.FailedPrecondition, undefined, [
+    errorInfo(reason),
+    { desc: PreconditionFailureSchema, value: create(PreconditionFailureSchema, { violations }) },
+  ]);
+}
+
+export function aborted(message: string): ConnectError {
+  return new ConnectError(message, Code.Aborted, undefined, [errorInfo(ErrorReason.CONCURRENT_MODIFICATION)]);
+}
+
+export function unauthenticated(reason: ErrorReason, message: string): ConnectError {
+  return new ConnectError(message, Code.Unauthenticated, undefined, [errorInfo(reason)]);
+}
+
+export function permissionDenied(message: string): ConnectError {
+  return new ConnectError(message, Code.PermissionDenied, undefined, [errorInfo(ErrorReason.PERMISSION_DENIED)]);
+}
+
+export function unavailable(dependency: string): ConnectError {
+  return new ConnectError(`${dependency} is unavailable, retry later`, Code.Unavailable, undefined, [
+    errorInfo(ErrorReason.DEPENDENCY_UNAVAILABLE, { dependency }),
+  ]);
+}
+
+function isDependencyOutage(err: unknown): boolean {
+  if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError) return true;
+  if (err instanceof MongoError && /not connected|topology.*closed|connection.*closed/i.test(err.message)) return true;
+  return false;
+}
+
+/**
+ * Maps anything a handler throws to what the client sees. Known ConnectErrors pass through; database outages become
+ * UNAVAILABLE so clients retry; anything else is INTERNAL without internals leaking to the client.
+ */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (isDependencyOutage(err)) return unavailable("MongoDB");
+  return new ConnectError("internal error", Code.Internal);
+}
+
+/** A duplicate-key error from MongoDB (11000) or FerretDB, which reports some of them with code 1. */
+export function isDuplicateKey(err: unknown): boolean {
+  if (!(err instanceof MongoError)) return false;
+  return err.code === 11000 || (err.code === 1 && /duplicate/i.test(err.message));
+}
+
+export function throwIfInvalid(violations: Violation[]): void {
+  if (violations.length > 0) throw invalidArgument(violations);
+}

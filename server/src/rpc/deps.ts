@@ -1,0 +1,10 @@
+import type { Queues } from "../jobs/queues.js";
+import type { Logger } from "../log.js";
+import type { Store } from "../store/db.js";
+
+/** What RPC handlers need; built once by the server and passed to each service module. */
+export interface RpcDeps {
+  store: Store;
+  queues: Queues;
+  log: Logger;
+}

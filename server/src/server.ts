@@ -1,0 +1,116 @@
+// Builds the whole server from a config: storage, queues, health, routes and the listener. main.ts and the tests
+// both start it through here.
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Redis } from "ioredis";
+import { authInterceptor } from "./auth/interceptor.js";
+import type { Config } from "./config.js";
+import { file_google_rpc_error_details } from "./gen/google/rpc/error_details_pb.js";
+import { file_grpc_health_v1_health } from "./gen/grpc/health/v1/health_pb.js";
+import { file_grpc_reflection_v1_reflection } from "./gen/grpc/reflection/v1/reflection_pb.js";
+import { file_grpc_reflection_v1alpha_reflection } from "./gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { AdminService, file_sightline_v1_admin_service } from "./gen/sightline/v1/admin_service_pb.js";
+import { CatalogService, file_sightline_v1_catalog_service } from "./gen/sightline/v1/catalog_service_pb.js";
+import { HealthMonitor } from "./health/monitor.js";
+import { createQueues, type Queues } from "./jobs/queues.js";
+import { connectRedis } from "./jobs/redis.js";
+import type { Logger } from "./log.js";
+import { registerAdmin } from "./rpc/admin.js";
+import { registerCatalog } from "./rpc/catalog.js";
+import type { RpcDeps } from "./rpc/deps.js";
+import { registerHealth } from "./rpc/health.js";
+import { registerReflection } from "./rpc/reflection.js";
+import { openStore, type Store } from "./store/db.js";
+import { listen } from "./transport.js";
+
+const servedFiles = [
+  file_sightline_v1_admin_service,
+  file_sightline_v1_catalog_service,
+  file_grpc_health_v1_health,
+  file_grpc_reflection_v1_reflection,
+  file_grpc_reflection_v1alpha_reflection,
+  // Served so that grpcurl and buf curl can decode the error details of a failed call.
+  file_google_rpc_error_details,
+];
+const monitoredServices = [AdminService.typeName, CatalogService.typeName];
+
+export interface RunningServer {
+  port: number;
+  /** Refuses new calls, lets in-flight calls finish within the grace period, then closes MongoDB and Redis. */
+  shutdown(): Promise<void>;
+}
+
+function routes(deps: RpcDeps, monitor: HealthMonitor) {
+  return (router: ConnectRouter) => {
+    registerAdmin(router, deps);
+    registerCatalog(router, deps);
+    registerHealth(router, monitor, monitoredServices);
+    registerReflection(router, servedFiles);
+  };
+}
+
+async function startMonitor(config: Config, store: Store, redis: Redis, log: Logger): Promise<HealthMonitor> {
+  const monitor = new HealthMonitor({
+    intervalMs: config.healthIntervalMs,
+    probeTimeoutMs: Math.max(500, Math.min(config.healthIntervalMs, 5000)),
+    probes: {
+      mongodb: async () => {
+        await store.db.command({ ping: 1 });
+      },
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+    onProbeFailure: (dependency, error) => log.warn("dependency unreachable", { dependency, error }),
+  });
+  // A first verdict before listening, so a load balancer's first probe is not told NOT_SERVING for nothing.
+  await monitor.checkNow();
+  monitor.start();
+  return monitor;
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const store = await openStore(config.mongodbUrl, config.mongodbDatabase);
+  const redis = connectRedis(config.redisUrl, "producer");
+  redis.on("error", (err: Error) => log.debug("redis connection error", { error: err }));
+  const queues: Queues = createQueues(redis, config.queuePrefix, log);
+  const monitor = await startMonitor(config, store, redis, log);
+  const shutdownController = new AbortController();
+  const handler = connectNodeAdapter({
+    routes: routes({ store, queues, log }, monitor),
+    interceptors: [authInterceptor(store, config.adminKey, log)],
+    readMaxBytes: config.maxMessageBytes,
+    writeMaxBytes: config.maxMessageBytes,
+    maxTimeoutMs: config.maxTimeoutMs,
+    shutdownSignal: shutdownController.signal,
+  });
+  const listener = await listen(config.host, config.port, config.tls, handler);
+  log.info("listening", { host: config.host, port: listener.port(), tls: config.tls !== undefined });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = async () => {
+    log.info("shutting down", { graceMs: config.shutdownGraceMs });
+    monitor.setShuttingDown();
+    listener.drain();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      timer = setTimeout(() => resolve("expired"), config.shutdownGraceMs);
+    });
+    const outcome = await Promise.race([listener.closed().then(() => "drained" as const), expired]);
+    clearTimeout(timer);
+    if (outcome === "expired") {
+      log.warn("grace period over, cutting remaining calls");
+      shutdownController.abort();
+      listener.destroy();
+    }
+    monitor.stop();
+    await queues.close();
+    redis.disconnect();
+    await store.client.close();
+    log.info("stopped");
+  };
+  return {
+    port: listener.port(),
+    shutdown: () => (stopping ??= shutdown()),
+  };
+}

@@ -1,0 +1,59 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { PageRequest } from "../catalog/paging.js";
+import { alreadyExists, isDuplicateKey, notFound } from "../errors.js";
+import { ModelSchema, PredictionFieldSchema, type Model } from "../gen/sightline/v1/resources_pb.js";
+import { docId, listPage, type ModelDoc, type Page, type Store } from "./db.js";
+
+function toModel(doc: ModelDoc): Model {
+  return create(ModelSchema, {
+    project: doc.project,
+    collection: doc.collection,
+    name: doc.name,
+    scoreType: doc.scoreType,
+    predictionFields: doc.predictionFields.map((f) => create(PredictionFieldSchema, f)),
+    labelField: doc.labelField,
+    decisionThreshold: doc.decisionThreshold ?? undefined,
+    classLabels: doc.classLabels,
+    mode: doc.mode,
+    createTime: timestampFromDate(doc.createTime),
+  });
+}
+
+export async function createModel(store: Store, model: Model): Promise<Model> {
+  const doc: ModelDoc = {
+    _id: docId(model.project, model.collection, model.name),
+    project: model.project,
+    collection: model.collection,
+    name: model.name,
+    scoreType: model.scoreType,
+    predictionFields: model.predictionFields.map((f) => ({ name: f.name, type: f.type })),
+    labelField: model.labelField,
+    decisionThreshold: model.decisionThreshold ?? null,
+    classLabels: model.classLabels,
+    mode: model.mode,
+    createTime: new Date(),
+  };
+  try {
+    await store.models.insertOne(doc);
+  } catch (err) {
+    if (isDuplicateKey(err)) throw alreadyExists("model", model.name);
+    throw err;
+  }
+  return toModel(doc);
+}
+
+export async function getModel(store: Store, project: string, collection: string, name: string): Promise<Model> {
+  const doc = await store.models.findOne({ _id: docId(project, collection, name) });
+  if (doc === null) throw notFound("model", name);
+  return toModel(doc);
+}
+
+export async function listModels(store: Store, project: string, collection: string, page: PageRequest): Promise<Page<Model>> {
+  return listPage(store.models, { project, collection }, page, toModel);
+}
+
+export async function deleteModel(store: Store, project: string, collection: string, name: string): Promise<void> {
+  const result = await store.models.deleteOne({ _id: docId(project, collection, name) });
+  if (result.deletedCount === 0) throw notFound("model", name);
+}
