@@ -13,7 +13,7 @@ import { AdminService, file_sightline_v1_admin_service } from "./gen/sightline/v
 import { CatalogService, file_sightline_v1_catalog_service } from "./gen/sightline/v1/catalog_service_pb.js";
 import { HealthMonitor } from "./health/monitor.js";
 import { createQueues, type Queues } from "./jobs/queues.js";
-import { connectRedis } from "./jobs/redis.js";
+import { connectRedis, readyOrTimeout } from "./jobs/redis.js";
 import type { Logger } from "./log.js";
 import { registerAdmin } from "./rpc/admin.js";
 import { registerCatalog } from "./rpc/catalog.js";
@@ -73,6 +73,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const store = await openStore(config.mongodbUrl, config.mongodbDatabase);
   const redis = connectRedis(config.redisUrl, "producer");
   redis.on("error", (err: Error) => log.debug("redis connection error", { error: err }));
+  if (!(await readyOrTimeout(redis, 5000))) log.warn("redis is not reachable yet; starting NOT_SERVING");
   const queues: Queues = createQueues(redis, config.queuePrefix, log);
   const monitor = await startMonitor(config, store, redis, log);
   const shutdownController = new AbortController();

@@ -3,7 +3,7 @@
 // in a JS stream to allow it would slow every call. With TLS, ALPN also admits HTTP/1.1 for browsers and curl.
 import { readFileSync } from "node:fs";
 import http2 from "node:http2";
-import net from "node:net";
+import type net from "node:net";
 import type { TlsConfig } from "./config.js";
 
 type Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
@@ -11,7 +11,7 @@ type Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =
 export interface Listener {
   /** Stops accepting connections and asks every open one to finish its calls and go away. */
   drain(): void;
-  /** Resolves when every connection has closed. */
+  /** Resolves when every call has finished; connections still open then are closed. */
   closed(): Promise<void>;
   /** Cuts whatever is still open. */
   destroy(): void;
@@ -22,62 +22,66 @@ export interface Listener {
 const windowBytes = 8 * 1024 * 1024;
 const http2Settings: http2.Settings = { initialWindowSize: windowBytes, maxConcurrentStreams: 1000 };
 
-function widenWindow(session: http2.ServerHttp2Session): void {
-  session.once("localSettings", () => session.setLocalWindowSize(windowBytes));
-}
-
-export async function listen(host: string, port: number, tls: TlsConfig | undefined, handler: Handler): Promise<Listener> {
+export async function listen(host: string, port: number, tls: TlsConfig | undefined, rawHandler: Handler): Promise<Listener> {
   const sessions = new Set<http2.ServerHttp2Session>();
   const sockets = new Set<net.Socket>();
-  const track = (session: http2.ServerHttp2Session) => {
+  // Calls are tracked rather than sessions awaited: a client may keep its side of a finished call open (after a
+  // refused oversized message, say), and Node then never reports the call finished nor the session closed.
+  // A call is over once its HTTP/2 stream is closed, which happens when the response trailers have gone out.
+  const calls = new Set<http2.Http2ServerResponse>();
+  const handler: Handler = (req, res) => {
+    calls.add(res);
+    res.stream.once("close", () => calls.delete(res));
+    rawHandler(req, res);
+  };
+  const callsInFlight = () => {
+    for (const res of calls) if (res.stream.closed || res.stream.destroyed) calls.delete(res);
+    return calls.size;
+  };
+  const onSession = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
-    widenWindow(session);
+    session.once("localSettings", () => session.setLocalWindowSize(windowBytes));
   };
 
-  let outer: net.Server;
-  if (tls !== undefined) {
-    const secure = http2.createSecureServer(
-      { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), allowHTTP1: true, settings: http2Settings },
-      handler,
-    );
-    secure.on("session", track);
-    outer = secure;
-  } else {
-    const h2 = http2.createServer({ settings: http2Settings }, handler);
-    h2.on("session", track);
-    outer = h2;
-  }
-  outer.on("connection", (socket: net.Socket) => {
+  const server =
+    tls === undefined
+      ? http2.createServer({ settings: http2Settings }, handler)
+      : http2.createSecureServer(
+          { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), allowHTTP1: true, settings: http2Settings },
+          handler,
+        );
+  server.on("session", onSession);
+  server.on("connection", (socket: net.Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
-    outer.once("error", reject);
-    outer.listen(port, host, () => {
-      outer.off("error", reject);
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
       resolve();
     });
   });
-  const closedOuter = new Promise<void>((resolve) => outer.once("close", () => resolve()));
 
+  const destroy = () => {
+    for (const session of sessions) session.destroy();
+    for (const socket of sockets) socket.destroy();
+  };
   return {
     port() {
-      const address = outer.address();
+      const address = server.address();
       return typeof address === "object" && address !== null ? address.port : port;
     },
     drain() {
-      outer.close();
+      server.close();
       for (const session of sessions) session.close();
     },
     async closed() {
-      await closedOuter;
-      // Each HTTP/2 session closes its socket once its last stream ends after GOAWAY.
-      while (sockets.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      // The server's own close event waits for every connection, which an idle client may hold open forever.
+      while (callsInFlight() > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      destroy();
     },
-    destroy() {
-      for (const session of sessions) session.destroy();
-      for (const socket of sockets) socket.destroy();
-    },
+    destroy,
   };
 }
