@@ -21,6 +21,14 @@ export interface Config {
   statsIntervalMs: number;
   queuePrefix: string;
   logLevel: LogLevel;
+  ingest: IngestConfig;
+}
+
+export interface IngestConfig {
+  maxRowsPerBatch: number;
+  maxPutRows: number;
+  maxStringBytes: number;
+  maxRowErrors: number;
 }
 
 export const logLevels = ["debug", "info", "warn", "error"] as const;
@@ -116,6 +124,12 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
     statsIntervalMs: integer(env, "SIGHTLINE_STATS_INTERVAL_MS", 60_000, 500, 86_400_000),
     queuePrefix,
     logLevel: oneOf(env, "SIGHTLINE_LOG_LEVEL", logLevels, "info"),
+    ingest: {
+      maxRowsPerBatch: integer(env, "SIGHTLINE_MAX_ROWS_PER_BATCH", 10_000, 1, 1_000_000),
+      maxPutRows: integer(env, "SIGHTLINE_MAX_PUT_ROWS", 1000, 1, 1_000_000),
+      maxStringBytes: integer(env, "SIGHTLINE_MAX_STRING_BYTES", 4096, 1, 16 * 1024 * 1024),
+      maxRowErrors: integer(env, "SIGHTLINE_MAX_ROW_ERRORS", 100, 0, 100_000),
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { file_grpc_reflection_v1_reflection } from "./gen/grpc/reflection/v1/ref
 import { file_grpc_reflection_v1alpha_reflection } from "./gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { AdminService, file_sightline_v1_admin_service } from "./gen/sightline/v1/admin_service_pb.js";
 import { CatalogService, file_sightline_v1_catalog_service } from "./gen/sightline/v1/catalog_service_pb.js";
+import { IngestService, file_sightline_v1_ingest_service } from "./gen/sightline/v1/ingest_service_pb.js";
 import { HealthMonitor } from "./health/monitor.js";
 import { createQueues, type Queues } from "./jobs/queues.js";
 import { connectRedis, readyOrTimeout } from "./jobs/redis.js";
@@ -19,6 +20,7 @@ import { registerAdmin } from "./rpc/admin.js";
 import { registerCatalog } from "./rpc/catalog.js";
 import type { RpcDeps } from "./rpc/deps.js";
 import { registerHealth } from "./rpc/health.js";
+import { registerIngest } from "./rpc/ingest.js";
 import { registerReflection } from "./rpc/reflection.js";
 import { openStore, type Store } from "./store/db.js";
 import { listen } from "./transport.js";
@@ -26,13 +28,14 @@ import { listen } from "./transport.js";
 const servedFiles = [
   file_sightline_v1_admin_service,
   file_sightline_v1_catalog_service,
+  file_sightline_v1_ingest_service,
   file_grpc_health_v1_health,
   file_grpc_reflection_v1_reflection,
   file_grpc_reflection_v1alpha_reflection,
   // Served so that grpcurl and buf curl can decode the error details of a failed call.
   file_google_rpc_error_details,
 ];
-const monitoredServices = [AdminService.typeName, CatalogService.typeName];
+const monitoredServices = [AdminService.typeName, CatalogService.typeName, IngestService.typeName];
 
 export interface RunningServer {
   port: number;
@@ -44,6 +47,7 @@ function routes(deps: RpcDeps, monitor: HealthMonitor) {
   return (router: ConnectRouter) => {
     registerAdmin(router, deps);
     registerCatalog(router, deps);
+    registerIngest(router, deps);
     registerHealth(router, monitor, monitoredServices);
     registerReflection(router, servedFiles);
   };
@@ -78,7 +82,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const monitor = await startMonitor(config, store, redis, log);
   const shutdownController = new AbortController();
   const handler = connectNodeAdapter({
-    routes: routes({ store, queues, log }, monitor),
+    routes: routes({ store, queues, log, config }, monitor),
     interceptors: [authInterceptor(store, config.adminKey, log)],
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,

@@ -3,11 +3,21 @@
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { AdminService } from "./gen/sightline/v1/admin_service_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CatalogService } from "./gen/sightline/v1/catalog_service_pb.js";
+import { IngestService, type ReadRecordsRequestSchema } from "./gen/sightline/v1/ingest_service_pb.js";
+import type { RecordBatch, TargetSchema, WriteSummary } from "./gen/sightline/v1/records_pb.js";
+import { toRecordBatch, type BatchInput } from "./batch.js";
+import { StreamWriter, type StreamWriterOptions } from "./stream-writer.js";
 
 export * from "./gen/sightline/v1/resources_pb.js";
 export * from "./gen/sightline/v1/errors_pb.js";
-export { AdminService, CatalogService };
+export * from "./gen/sightline/v1/records_pb.js";
+export { AdminService, CatalogService, IngestService };
+export { batchRows, toColumn, toRecordBatch, type BatchInput, type Cell, type RowObject } from "./batch.js";
+export { StreamWriter, type StreamWriterOptions } from "./stream-writer.js";
+
+export type TargetInit = MessageInitShape<typeof TargetSchema>;
 
 export type Protocol = "grpc" | "grpc-web" | "connect";
 
@@ -24,7 +34,16 @@ export interface ClientOptions {
 export interface SightlineClient {
   admin: Client<typeof AdminService>;
   catalog: Client<typeof CatalogService>;
+  ingest: Client<typeof IngestService>;
   transport: Transport;
+  /** Client-streams batches to Upload and returns the summary. */
+  upload(target: TargetInit, batches: Iterable<BatchInput | RecordBatch> | AsyncIterable<BatchInput | RecordBatch>): Promise<WriteSummary>;
+  /** One small batch through the unary Put. */
+  put(target: TargetInit, batch: BatchInput | RecordBatch): Promise<WriteSummary>;
+  /** A real-time writer over Stream; close() waits for every ack. */
+  streamWriter(target: TargetInit, options?: StreamWriterOptions): StreamWriter;
+  /** The joined records of a target, batch by batch. */
+  readRecords(request: MessageInitShape<typeof ReadRecordsRequestSchema>): AsyncIterable<RecordBatch>;
 }
 
 function apiKeyInterceptor(apiKey: string): Interceptor {
@@ -48,7 +67,31 @@ export function createTransport(options: ClientOptions): Transport {
   }
 }
 
+async function* uploadMessages(target: TargetInit, batches: Iterable<BatchInput | RecordBatch> | AsyncIterable<BatchInput | RecordBatch>) {
+  yield { message: { case: "header" as const, value: target } };
+  for await (const batch of batches) yield { message: { case: "batch" as const, value: toRecordBatch(batch) } };
+}
+
 export function createSightlineClient(options: ClientOptions): SightlineClient {
   const transport = createTransport(options);
-  return { admin: createClient(AdminService, transport), catalog: createClient(CatalogService, transport), transport };
+  const ingest = createClient(IngestService, transport);
+  return {
+    admin: createClient(AdminService, transport),
+    catalog: createClient(CatalogService, transport),
+    ingest,
+    transport,
+    async upload(target, batches) {
+      const response = await ingest.upload(uploadMessages(target, batches));
+      return response.summary!;
+    },
+    async put(target, batch) {
+      return (await ingest.put({ target, batch: toRecordBatch(batch) })).summary!;
+    },
+    streamWriter(target, writerOptions) {
+      return new StreamWriter(ingest, target, writerOptions);
+    },
+    async *readRecords(request) {
+      for await (const response of ingest.readRecords(request)) if (response.batch !== undefined) yield response.batch;
+    },
+  };
 }

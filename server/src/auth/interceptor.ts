@@ -1,6 +1,6 @@
 // Authenticates every call except health and reflection, which load balancers and grpcurl use without a key.
 // It also maps whatever a handler throws through the one error mapper and logs failures.
-import { Code, type Interceptor } from "@connectrpc/connect";
+import { Code, type ConnectError, type Interceptor } from "@connectrpc/connect";
 import { timingSafeEqual } from "node:crypto";
 import { toConnectError, unauthenticated } from "../errors.js";
 import { ErrorReason } from "../gen/sightline/v1/errors_pb.js";
@@ -38,13 +38,28 @@ export function authInterceptor(store: Store, adminKey: string, log: Logger): In
       if (!publicServicePrefixes.some((p) => req.service.typeName.startsWith(p))) {
         req.contextValues.set(principalKey, await authenticate(store, adminHash, req.header.get("authorization")));
       }
-      return await next(req);
+      const res = await next(req);
+      if (!res.stream) return res;
+      // Streaming responses fail while they are read, after this function has returned: map those errors too.
+      return { ...res, message: mapStreamErrors(res.message, (err) => report(procedure, started, err)) };
     } catch (err) {
-      const mapped = toConnectError(err);
-      const fields = { procedure, code: mapped.code, ms: Math.round(performance.now() - started) };
-      if (mapped.code === Code.Internal) log.error("call failed", { ...fields, error: err });
-      else log.debug("call refused", { ...fields, message: mapped.rawMessage });
-      throw mapped;
+      throw report(procedure, started, err);
     }
   };
+
+  function report(procedure: string, started: number, err: unknown): ConnectError {
+    const mapped = toConnectError(err);
+    const fields = { procedure, code: mapped.code, ms: Math.round(performance.now() - started) };
+    if (mapped.code === Code.Internal) log.error("call failed", { ...fields, error: err });
+    else log.debug("call refused", { ...fields, message: mapped.rawMessage });
+    return mapped;
+  }
+}
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>, map: (err: unknown) => ConnectError): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (err) {
+    throw map(err);
+  }
 }

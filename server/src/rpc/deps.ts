@@ -1,3 +1,4 @@
+import type { Config } from "../config.js";
 import type { Queues } from "../jobs/queues.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/db.js";
@@ -7,4 +8,5 @@ export interface RpcDeps {
   store: Store;
   queues: Queues;
   log: Logger;
+  config: Config;
 }

@@ -102,7 +102,7 @@ export async function listCollections(store: Store, project: string, page: PageR
 export async function deleteCollection(store: Store, project: string, name: string): Promise<void> {
   const id = docId(project, name);
   if ((await store.collections.countDocuments({ _id: id }, { limit: 1 })) === 0) throw notFound("data collection", name);
-  await store.records.deleteMany({ project, collection: name });
+  await store.records.deleteMany({ c: id });
   await store.collectionStats.deleteOne({ _id: id });
   await store.models.deleteMany({ project, collection: name });
   await store.splits.deleteMany({ project, collection: name });

@@ -1,6 +1,7 @@
 // Connection to MongoDB and the collections the service stores, with their indexes.
 // Index creation is idempotent, so every replica and worker may run it at start.
-import { MongoClient, type Collection, type Db, type Document, type Filter } from "mongodb";
+import { MongoClient, type Collection, type Db, type Filter } from "mongodb";
+import type { RecordDoc } from "../ingest/layout.js";
 import { encodePageToken, type PageRequest } from "../catalog/paging.js";
 
 export interface ProjectDoc {
@@ -81,9 +82,22 @@ export interface CollectionStatsDoc {
   splitCount: number;
   modelCount: number;
   fieldCount: number;
-  splits: { split: string; records: number }[];
-  productionRecords: number;
+  targets: TargetStatsDoc[];
   computeTime: Date;
+}
+
+export interface KindStatsDoc {
+  kind: number;
+  records: number;
+  lastWrite: Date | null;
+}
+
+export interface TargetStatsDoc {
+  split: string;
+  production: boolean;
+  records: number;
+  kinds: KindStatsDoc[];
+  models: { model: string; kinds: KindStatsDoc[]; featuresWithoutPredictions: number }[];
 }
 
 export interface Store {
@@ -95,7 +109,7 @@ export interface Store {
   splits: Collection<SplitDoc>;
   models: Collection<ModelDoc>;
   collectionStats: Collection<CollectionStatsDoc>;
-  records: Collection<Document>;
+  records: Collection<RecordDoc>;
 }
 
 export async function openStore(url: string, database: string): Promise<Store> {
@@ -111,7 +125,7 @@ export async function openStore(url: string, database: string): Promise<Store> {
     splits: db.collection<SplitDoc>("splits"),
     models: db.collection<ModelDoc>("models"),
     collectionStats: db.collection<CollectionStatsDoc>("collection_stats"),
-    records: db.collection("records"),
+    records: db.collection<RecordDoc>("records"),
   };
   await ensureIndexes(store);
   return store;
@@ -123,6 +137,12 @@ async function ensureIndexes(store: Store): Promise<void> {
   await store.splits.createIndex({ project: 1, collection: 1 }, { name: "project_collection" });
   await store.models.createIndex({ project: 1, collection: 1 }, { name: "project_collection" });
   await store.collectionStats.createIndex({ project: 1 }, { name: "project" });
+  // Records are always queried by target first; FerretDB pushes top-level equality down to PostgreSQL.
+  await store.records.createIndex({ ct: 1, ts: 1 }, { name: "target_time" });
+  await store.records.createIndex({ ct: 1, hb: 1 }, { name: "target_hour" });
+  await store.records.createIndex({ ct: 1, db: 1 }, { name: "target_day" });
+  await store.records.createIndex({ c: 1 }, { name: "collection" });
+  await store.records.createIndex({ pj: 1 }, { name: "project" });
 }
 
 /** Document IDs join resource names with '/', which no resource name may contain. */

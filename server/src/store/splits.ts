@@ -3,6 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { PageRequest } from "../catalog/paging.js";
 import { alreadyExists, isDuplicateKey, notFound } from "../errors.js";
 import { SplitSchema, type Split, type SplitType } from "../gen/sightline/v1/resources_pb.js";
+import { splitTarget, targetKey } from "../ingest/layout.js";
 import { findCollection, setBaseline } from "./collections.js";
 import { docId, listPage, type Page, type SplitDoc, type Store } from "./db.js";
 
@@ -68,7 +69,7 @@ export async function listSplits(store: Store, project: string, collection: stri
 export async function deleteSplit(store: Store, project: string, collection: string, name: string): Promise<void> {
   const parent = await findCollection(store, project, collection);
   await findSplit(store, project, collection, name);
-  await store.records.deleteMany({ project, collection, split: name });
+  await store.records.deleteMany({ ct: targetKey(project, collection, splitTarget(name)) });
   await store.splits.deleteOne({ _id: docId(project, collection, name) });
   if (parent.baselineSplit === name) {
     await store.collections.updateOne({ _id: parent._id, baselineSplit: name }, { $set: { baselineSplit: "" } });

@@ -6,13 +6,15 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { DataKind } from "./records_pb.js";
+import { file_sightline_v1_records } from "./records_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file sightline/v1/resources.proto.
  */
 export const file_sightline_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaWdodGxpbmUvdjEvcmVzb3VyY2VzLnByb3RvEgxzaWdodGxpbmUudjEiXgoHUHJvamVjdBIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinQEKBkFwaUtleRIKCgJpZBgBIAEoCRIPCgdwcm9qZWN0GAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKDE51bWVyaWNSYW5nZRIQCgNtaW4YASABKAFIAIgBARIQCgNtYXgYAiABKAFIAYgBAUIGCgRfbWluQgYKBF9tYXgitAEKBUZpZWxkEgwKBG5hbWUYASABKAkSJQoEa2luZBgCIAEoDjIXLnNpZ2h0bGluZS52MS5GaWVsZEtpbmQSJQoEdHlwZRgDIAEoDjIXLnNpZ2h0bGluZS52MS5GaWVsZFR5cGUSEAoIbnVsbGFibGUYBCABKAgSEgoKY2F0ZWdvcmllcxgFIAMoCRIpCgVyYW5nZRgGIAEoCzIaLnNpZ2h0bGluZS52MS5OdW1lcmljUmFuZ2UiYQoGU2NoZW1hEhgKEHJlY29yZF9pZF9jb2x1bW4YASABKAkSGAoQdGltZXN0YW1wX2NvbHVtbhgCIAEoCRIjCgZmaWVsZHMYAyADKAsyEy5zaWdodGxpbmUudjEuRmllbGQizAEKDkRhdGFDb2xsZWN0aW9uEg8KB3Byb2plY3QYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSJAoGc2NoZW1hGAQgASgLMhQuc2lnaHRsaW5lLnYxLlNjaGVtYRIWCg5zY2hlbWFfdmVyc2lvbhgFIAEoAxIWCg5iYXNlbGluZV9zcGxpdBgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi4wEKBVNwbGl0Eg8KB3Byb2plY3QYASABKAkSEgoKY29sbGVjdGlvbhgCIAEoCRIMCgRuYW1lGAMgASgJEiUKBHR5cGUYBCABKA4yFy5zaWdodGxpbmUudjEuU3BsaXRUeXBlEhAKCGJhc2VsaW5lGAUgASgIEg4KBnNlYWxlZBgGIAEoCBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJc2VhbF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGCg9QcmVkaWN0aW9uRmllbGQSDAoEbmFtZRgBIAEoCRIlCgR0eXBlGAIgASgOMhcuc2lnaHRsaW5lLnYxLkZpZWxkVHlwZSLcAgoFTW9kZWwSDwoHcHJvamVjdBgBIAEoCRISCgpjb2xsZWN0aW9uGAIgASgJEgwKBG5hbWUYAyABKAkSKwoKc2NvcmVfdHlwZRgEIAEoDjIXLnNpZ2h0bGluZS52MS5TY29yZVR5cGUSOAoRcHJlZGljdGlvbl9maWVsZHMYBSADKAsyHS5zaWdodGxpbmUudjEuUHJlZGljdGlvbkZpZWxkEhMKC2xhYmVsX2ZpZWxkGAYgASgJEh8KEmRlY2lzaW9uX3RocmVzaG9sZBgHIAEoAUgAiAEBEhQKDGNsYXNzX2xhYmVscxgIIAMoCRIlCgRtb2RlGAkgASgOMhcuc2lnaHRsaW5lLnYxLk1vZGVsTW9kZRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCFQoTX2RlY2lzaW9uX3RocmVzaG9sZCIsCgpTcGxpdFN0YXRzEg0KBXNwbGl0GAEgASgJEg8KB3JlY29yZHMYAiABKAMi7QEKD0NvbGxlY3Rpb25TdGF0cxIPCgdwcm9qZWN0GAEgASgJEhIKCmNvbGxlY3Rpb24YAiABKAkSEwoLc3BsaXRfY291bnQYAyABKAMSEwoLbW9kZWxfY291bnQYBCABKAMSEwoLZmllbGRfY291bnQYBSABKAMSKAoGc3BsaXRzGAYgAygLMhguc2lnaHRsaW5lLnYxLlNwbGl0U3RhdHMSGgoScHJvZHVjdGlvbl9yZWNvcmRzGAcgASgDEjAKDGNvbXB1dGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqawoJRmllbGRLaW5kEhoKFkZJRUxEX0tJTkRfVU5TUEVDSUZJRUQQABIWChJGSUVMRF9LSU5EX0ZFQVRVUkUQARIUChBGSUVMRF9LSU5EX0xBQkVMEAISFAoQRklFTERfS0lORF9FWFRSQRADKrYBCglGaWVsZFR5cGUSGgoWRklFTERfVFlQRV9VTlNQRUNJRklFRBAAEhUKEUZJRUxEX1RZUEVfRE9VQkxFEAESFAoQRklFTERfVFlQRV9JTlQ2NBACEhUKEUZJRUxEX1RZUEVfU1RSSU5HEAMSEwoPRklFTERfVFlQRV9CT09MEAQSGgoWRklFTERfVFlQRV9DQVRFR09SSUNBTBAFEhgKFEZJRUxEX1RZUEVfVElNRVNUQU1QEAYqoAEKCVNwbGl0VHlwZRIaChZTUExJVF9UWVBFX1VOU1BFQ0lGSUVEEAASFAoQU1BMSVRfVFlQRV9UUkFJThABEhMKD1NQTElUX1RZUEVfVEVTVBACEhkKFVNQTElUX1RZUEVfVkFMSURBVElPThADEhoKFlNQTElUX1RZUEVfT1VUX09GX1RJTUUQBBIVChFTUExJVF9UWVBFX0NVU1RPTRAFKpABCglTY29yZVR5cGUSGgoWU0NPUkVfVFlQRV9VTlNQRUNJRklFRBAAEhYKElNDT1JFX1RZUEVfUFJPQklUUxABEhUKEVNDT1JFX1RZUEVfTE9HSVRTEAISGQoVU0NPUkVfVFlQRV9SRUdSRVNTSU9OEAMSHQoZU0NPUkVfVFlQRV9DTEFTU0lGSUNBVElPThAEKmAKCU1vZGVsTW9kZRIaChZNT0RFTF9NT0RFX1VOU1BFQ0lGSUVEEAASGAoUTU9ERUxfTU9ERV9EQVRBX09OTFkQARIdChlNT0RFTF9NT0RFX0RBVEFfQU5EX01PREVMEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxzaWdodGxpbmUvdjEvcmVzb3VyY2VzLnByb3RvEgxzaWdodGxpbmUudjEiXgoHUHJvamVjdBIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinQEKBkFwaUtleRIKCgJpZBgBIAEoCRIPCgdwcm9qZWN0GAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKDE51bWVyaWNSYW5nZRIQCgNtaW4YASABKAFIAIgBARIQCgNtYXgYAiABKAFIAYgBAUIGCgRfbWluQgYKBF9tYXgitAEKBUZpZWxkEgwKBG5hbWUYASABKAkSJQoEa2luZBgCIAEoDjIXLnNpZ2h0bGluZS52MS5GaWVsZEtpbmQSJQoEdHlwZRgDIAEoDjIXLnNpZ2h0bGluZS52MS5GaWVsZFR5cGUSEAoIbnVsbGFibGUYBCABKAgSEgoKY2F0ZWdvcmllcxgFIAMoCRIpCgVyYW5nZRgGIAEoCzIaLnNpZ2h0bGluZS52MS5OdW1lcmljUmFuZ2UiYQoGU2NoZW1hEhgKEHJlY29yZF9pZF9jb2x1bW4YASABKAkSGAoQdGltZXN0YW1wX2NvbHVtbhgCIAEoCRIjCgZmaWVsZHMYAyADKAsyEy5zaWdodGxpbmUudjEuRmllbGQizAEKDkRhdGFDb2xsZWN0aW9uEg8KB3Byb2plY3QYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSJAoGc2NoZW1hGAQgASgLMhQuc2lnaHRsaW5lLnYxLlNjaGVtYRIWCg5zY2hlbWFfdmVyc2lvbhgFIAEoAxIWCg5iYXNlbGluZV9zcGxpdBgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi4wEKBVNwbGl0Eg8KB3Byb2plY3QYASABKAkSEgoKY29sbGVjdGlvbhgCIAEoCRIMCgRuYW1lGAMgASgJEiUKBHR5cGUYBCABKA4yFy5zaWdodGxpbmUudjEuU3BsaXRUeXBlEhAKCGJhc2VsaW5lGAUgASgIEg4KBnNlYWxlZBgGIAEoCBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJc2VhbF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGCg9QcmVkaWN0aW9uRmllbGQSDAoEbmFtZRgBIAEoCRIlCgR0eXBlGAIgASgOMhcuc2lnaHRsaW5lLnYxLkZpZWxkVHlwZSLcAgoFTW9kZWwSDwoHcHJvamVjdBgBIAEoCRISCgpjb2xsZWN0aW9uGAIgASgJEgwKBG5hbWUYAyABKAkSKwoKc2NvcmVfdHlwZRgEIAEoDjIXLnNpZ2h0bGluZS52MS5TY29yZVR5cGUSOAoRcHJlZGljdGlvbl9maWVsZHMYBSADKAsyHS5zaWdodGxpbmUudjEuUHJlZGljdGlvbkZpZWxkEhMKC2xhYmVsX2ZpZWxkGAYgASgJEh8KEmRlY2lzaW9uX3RocmVzaG9sZBgHIAEoAUgAiAEBEhQKDGNsYXNzX2xhYmVscxgIIAMoCRIlCgRtb2RlGAkgASgOMhcuc2lnaHRsaW5lLnYxLk1vZGVsTW9kZRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCFQoTX2RlY2lzaW9uX3RocmVzaG9sZCIsCgpTcGxpdFN0YXRzEg0KBXNwbGl0GAEgASgJEg8KB3JlY29yZHMYAiABKAMivwIKD0NvbGxlY3Rpb25TdGF0cxIPCgdwcm9qZWN0GAEgASgJEhIKCmNvbGxlY3Rpb24YAiABKAkSEwoLc3BsaXRfY291bnQYAyABKAMSEwoLbW9kZWxfY291bnQYBCABKAMSEwoLZmllbGRfY291bnQYBSABKAMSKAoGc3BsaXRzGAYgAygLMhguc2lnaHRsaW5lLnYxLlNwbGl0U3RhdHMSGgoScHJvZHVjdGlvbl9yZWNvcmRzGAcgASgDEjAKDGNvbXB1dGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoHdGFyZ2V0cxgJIAMoCzIZLnNpZ2h0bGluZS52MS5UYXJnZXRTdGF0cxIkChxwcm9kdWN0aW9uX2xhYmVsbGVkX2ZyYWN0aW9uGAogASgBIncKCUtpbmRTdGF0cxIkCgRraW5kGAEgASgOMhYuc2lnaHRsaW5lLnYxLkRhdGFLaW5kEg8KB3JlY29yZHMYAiABKAMSMwoPbGFzdF93cml0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ2CgpNb2RlbFN0YXRzEg0KBW1vZGVsGAEgASgJEiYKBWtpbmRzGAIgAygLMhcuc2lnaHRsaW5lLnYxLktpbmRTdGF0cxIxCilyZWNvcmRzX3dpdGhfZmVhdHVyZXNfd2l0aG91dF9wcmVkaWN0aW9ucxgDIAEoAyKTAQoLVGFyZ2V0U3RhdHMSDQoFc3BsaXQYASABKAkSEgoKcHJvZHVjdGlvbhgCIAEoCBIPCgdyZWNvcmRzGAMgASgDEiYKBWtpbmRzGAQgAygLMhcuc2lnaHRsaW5lLnYxLktpbmRTdGF0cxIoCgZtb2RlbHMYBSADKAsyGC5zaWdodGxpbmUudjEuTW9kZWxTdGF0cyprCglGaWVsZEtpbmQSGgoWRklFTERfS0lORF9VTlNQRUNJRklFRBAAEhYKEkZJRUxEX0tJTkRfRkVBVFVSRRABEhQKEEZJRUxEX0tJTkRfTEFCRUwQAhIUChBGSUVMRF9LSU5EX0VYVFJBEAMqtgEKCUZpZWxkVHlwZRIaChZGSUVMRF9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRRklFTERfVFlQRV9ET1VCTEUQARIUChBGSUVMRF9UWVBFX0lOVDY0EAISFQoRRklFTERfVFlQRV9TVFJJTkcQAxITCg9GSUVMRF9UWVBFX0JPT0wQBBIaChZGSUVMRF9UWVBFX0NBVEVHT1JJQ0FMEAUSGAoURklFTERfVFlQRV9USU1FU1RBTVAQBiqgAQoJU3BsaXRUeXBlEhoKFlNQTElUX1RZUEVfVU5TUEVDSUZJRUQQABIUChBTUExJVF9UWVBFX1RSQUlOEAESEwoPU1BMSVRfVFlQRV9URVNUEAISGQoVU1BMSVRfVFlQRV9WQUxJREFUSU9OEAMSGgoWU1BMSVRfVFlQRV9PVVRfT0ZfVElNRRAEEhUKEVNQTElUX1RZUEVfQ1VTVE9NEAUqkAEKCVNjb3JlVHlwZRIaChZTQ09SRV9UWVBFX1VOU1BFQ0lGSUVEEAASFgoSU0NPUkVfVFlQRV9QUk9CSVRTEAESFQoRU0NPUkVfVFlQRV9MT0dJVFMQAhIZChVTQ09SRV9UWVBFX1JFR1JFU1NJT04QAxIdChlTQ09SRV9UWVBFX0NMQVNTSUZJQ0FUSU9OEAQqYAoJTW9kZWxNb2RlEhoKFk1PREVMX01PREVfVU5TUEVDSUZJRUQQABIYChRNT0RFTF9NT0RFX0RBVEFfT05MWRABEh0KGU1PREVMX01PREVfREFUQV9BTkRfTU9ERUwQAmIGcHJvdG8z", [file_google_protobuf_timestamp, file_sightline_v1_records]);
 
 /**
  * A project is the tenant. API keys are scoped to one project.
@@ -477,6 +479,20 @@ export type CollectionStats = Message<"sightline.v1.CollectionStats"> & {
    * @generated from field: google.protobuf.Timestamp compute_time = 8;
    */
   computeTime?: Timestamp | undefined;
+
+  /**
+   * Per split, then production: records per kind and per model.
+   *
+   * @generated from field: repeated sightline.v1.TargetStats targets = 9;
+   */
+  targets: TargetStats[];
+
+  /**
+   * Production records with labels, over production records; 0 when there are none.
+   *
+   * @generated from field: double production_labelled_fraction = 10;
+   */
+  productionLabelledFraction: number;
 };
 
 /**
@@ -485,6 +501,111 @@ export type CollectionStats = Message<"sightline.v1.CollectionStats"> & {
  */
 export const CollectionStatsSchema: GenMessage<CollectionStats> = /*@__PURE__*/
   messageDesc(file_sightline_v1_resources, 10);
+
+/**
+ * KindStats counts the records of a target that hold one data kind.
+ *
+ * @generated from message sightline.v1.KindStats
+ */
+export type KindStats = Message<"sightline.v1.KindStats"> & {
+  /**
+   * FEATURES, LABELS or EXTRA in TargetStats; PREDICTIONS or INFLUENCES in ModelStats.
+   *
+   * @generated from field: sightline.v1.DataKind kind = 1;
+   */
+  kind: DataKind;
+
+  /**
+   * @generated from field: int64 records = 2;
+   */
+  records: bigint;
+
+  /**
+   * The last time this kind was written to any record of the target.
+   *
+   * @generated from field: google.protobuf.Timestamp last_write_time = 3;
+   */
+  lastWriteTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message sightline.v1.KindStats.
+ * Use `create(KindStatsSchema)` to create a new message.
+ */
+export const KindStatsSchema: GenMessage<KindStats> = /*@__PURE__*/
+  messageDesc(file_sightline_v1_resources, 11);
+
+/**
+ * ModelStats counts one model's kinds within a target.
+ *
+ * @generated from message sightline.v1.ModelStats
+ */
+export type ModelStats = Message<"sightline.v1.ModelStats"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: repeated sightline.v1.KindStats kinds = 2;
+   */
+  kinds: KindStats[];
+
+  /**
+   * Completeness: records that have features but no predictions of this model.
+   *
+   * @generated from field: int64 records_with_features_without_predictions = 3;
+   */
+  recordsWithFeaturesWithoutPredictions: bigint;
+};
+
+/**
+ * Describes the message sightline.v1.ModelStats.
+ * Use `create(ModelStatsSchema)` to create a new message.
+ */
+export const ModelStatsSchema: GenMessage<ModelStats> = /*@__PURE__*/
+  messageDesc(file_sightline_v1_resources, 12);
+
+/**
+ * TargetStats counts the records of one split, or of production.
+ *
+ * @generated from message sightline.v1.TargetStats
+ */
+export type TargetStats = Message<"sightline.v1.TargetStats"> & {
+  /**
+   * Empty for production.
+   *
+   * @generated from field: string split = 1;
+   */
+  split: string;
+
+  /**
+   * @generated from field: bool production = 2;
+   */
+  production: boolean;
+
+  /**
+   * @generated from field: int64 records = 3;
+   */
+  records: bigint;
+
+  /**
+   * @generated from field: repeated sightline.v1.KindStats kinds = 4;
+   */
+  kinds: KindStats[];
+
+  /**
+   * @generated from field: repeated sightline.v1.ModelStats models = 5;
+   */
+  models: ModelStats[];
+};
+
+/**
+ * Describes the message sightline.v1.TargetStats.
+ * Use `create(TargetStatsSchema)` to create a new message.
+ */
+export const TargetStatsSchema: GenMessage<TargetStats> = /*@__PURE__*/
+  messageDesc(file_sightline_v1_resources, 13);
 
 /**
  * FieldKind says what role a column plays for models.

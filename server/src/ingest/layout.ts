@@ -1,0 +1,75 @@
+// How records are laid out in MongoDB. One document per (collection, split or production, record ID), with a
+// deterministic _id, so every write is an idempotent upsert. User field names never become keys: values are keyed
+// by the field's numeric id ("c<id>"), and model names are restricted to [a-z0-9_-].
+import { DataKind } from "../gen/sightline/v1/records_pb.js";
+
+export type ModelAgnosticKind = DataKind.FEATURES | DataKind.LABELS | DataKind.EXTRA;
+
+/** Top-level key of each model-agnostic kind's values, and of its last-write time. */
+export const kindKey: Record<ModelAgnosticKind, { values: string; written: string }> = {
+  [DataKind.FEATURES]: { values: "f", written: "wf" },
+  [DataKind.LABELS]: { values: "l", written: "wl" },
+  [DataKind.EXTRA]: { values: "x", written: "wx" },
+};
+
+/** Model-specific kinds live under `<values>.<model>`, written times under `<written>.<model>`. */
+export const modelKindKey = {
+  [DataKind.PREDICTIONS]: { values: "p", written: "wp" },
+  [DataKind.INFLUENCES]: { values: "i", written: "wi" },
+} as const;
+
+export function valueKey(fieldId: number): string {
+  return `c${fieldId}`;
+}
+
+export const productionTarget = "p";
+
+export function splitTarget(split: string): string {
+  return `s:${split}`;
+}
+
+export function collectionKey(project: string, collection: string): string {
+  return `${project}/${collection}`;
+}
+
+/** Collection plus target: the equality every record query starts with, so it is one top-level indexed field. */
+export function targetKey(project: string, collection: string, target: string): string {
+  return `${collectionKey(project, collection)}|${target}`;
+}
+
+export function recordDocId(targetKeyValue: string, recordId: string): string {
+  return `${targetKeyValue}|${recordId}`;
+}
+
+const hourMs = 3_600_000;
+const dayMs = 86_400_000;
+
+/** Hour and day buckets (UTC) of an event time, as top-level equality keys for the monitoring jobs. */
+export function bucketKeys(targetKeyValue: string, eventMs: number): { hour: string; day: string } {
+  return {
+    hour: `${targetKeyValue}|h${Math.floor(eventMs / hourMs) * hourMs}`,
+    day: `${targetKeyValue}|d${Math.floor(eventMs / dayMs) * dayMs}`,
+  };
+}
+
+/** The stored shape of a record, as far as code outside the writer reads it. */
+export interface RecordDoc {
+  _id: string;
+  pj: string;
+  c: string;
+  ct: string;
+  rid: string;
+  ts?: Date;
+  hb?: string;
+  db?: string;
+  f?: Record<string, unknown>;
+  l?: Record<string, unknown>;
+  x?: Record<string, unknown>;
+  p?: Record<string, Record<string, unknown>>;
+  i?: Record<string, Record<string, unknown>>;
+  wf?: Date;
+  wl?: Date;
+  wx?: Date;
+  wp?: Record<string, Date>;
+  wi?: Record<string, Date>;
+}

@@ -1,0 +1,194 @@
+// Batch-level checks: everything that refuses a whole batch before any row is looked at. A batch that passes
+// becomes a plan: each column resolved to its kind, its storage key and the rules its values must meet.
+import type { Violation } from "../errors.js";
+import { FieldKind, FieldType, ScoreType } from "../gen/sightline/v1/resources_pb.js";
+import { DataKind, type Column, type RecordBatch } from "../gen/sightline/v1/records_pb.js";
+import type { ModelDoc, StoredField } from "../store/db.js";
+import { valueKey } from "./layout.js";
+import { maskBytes } from "./null-mask.js";
+
+export interface IngestLimits {
+  maxRowsPerBatch: number;
+  maxStringBytes: number;
+}
+
+export interface IngestTarget {
+  fields: StoredField[];
+  production: boolean;
+  model: ModelDoc | undefined;
+}
+
+export interface ValueRule {
+  type: FieldType;
+  nullable: boolean;
+  categories: Set<string> | undefined;
+  min: number | undefined;
+  max: number | undefined;
+  /** Schema fields read NaN as null (pandas' missing float); predictions and influences refuse it as not finite. */
+  nanIsNull: boolean;
+}
+
+export interface ColumnPlan {
+  kind: DataKind;
+  /** Key of the value inside its kind's object. */
+  key: string;
+  name: string;
+  rule: ValueRule;
+  column: Column;
+  nullMask: Uint8Array;
+}
+
+export interface BatchPlan {
+  rows: number;
+  kinds: Set<DataKind>;
+  columns: ColumnPlan[];
+  eventTimes: { values: bigint[]; nullMask: Uint8Array } | undefined;
+}
+
+const fieldKindToDataKind: Record<number, DataKind> = {
+  [FieldKind.FEATURE]: DataKind.FEATURES,
+  [FieldKind.LABEL]: DataKind.LABELS,
+  [FieldKind.EXTRA]: DataKind.EXTRA,
+};
+
+function ruleOf(field: StoredField): ValueRule {
+  return {
+    type: field.type,
+    nullable: field.nullable,
+    categories: field.type === FieldType.CATEGORICAL ? new Set(field.categories) : undefined,
+    min: field.rangeMin ?? undefined,
+    max: field.rangeMax ?? undefined,
+    nanIsNull: true,
+  };
+}
+
+function columnLength(column: Column): number | undefined {
+  return column.values.case === undefined ? undefined : column.values.value.values.length;
+}
+
+interface Candidate {
+  kind: DataKind;
+  key: string;
+  rule: ValueRule;
+}
+
+function checkColumnShape(path: string, column: Column, rows: number): Violation[] {
+  const length = columnLength(column);
+  if (length === undefined) return [{ field: `${path}.values`, description: `column "${column.name}" has no values` }];
+  const violations: Violation[] = [];
+  if (length !== rows) {
+    violations.push({ field: `${path}.values`, description: `column "${column.name}" has ${length} values for ${rows} record IDs` });
+  }
+  if (column.nullMask.length !== 0 && column.nullMask.length !== maskBytes(rows)) {
+    violations.push({ field: `${path}.null_mask`, description: `must be empty or ${maskBytes(rows)} bytes for ${rows} rows, got ${column.nullMask.length}` });
+  }
+  return violations;
+}
+
+/** Resolves one group of columns (schema fields, predictions or influences) against the names it may use. */
+function planGroup(
+  group: string,
+  columns: Column[],
+  candidates: Map<string, Candidate>,
+  rows: number,
+  plans: ColumnPlan[],
+): Violation[] {
+  const violations: Violation[] = [];
+  const seen = new Set<string>();
+  columns.forEach((column, i) => {
+    const path = `batch.${group}[${i}]`;
+    const candidate = candidates.get(column.name);
+    if (candidate === undefined) {
+      violations.push({ field: `${path}.name`, description: `"${column.name}" is not a known ${group === "columns" ? "field" : group.replace(/s$/, "")} column` });
+      return;
+    }
+    if (seen.has(column.name)) {
+      violations.push({ field: `${path}.name`, description: `column "${column.name}" appears twice` });
+      return;
+    }
+    seen.add(column.name);
+    const shape = checkColumnShape(path, column, rows);
+    violations.push(...shape);
+    if (shape.length === 0) plans.push({ ...candidate, name: column.name, column, nullMask: column.nullMask });
+  });
+  return violations;
+}
+
+/** Every kind a batch carries must bring all of that kind's required columns. */
+function missingRequired(plans: ColumnPlan[], required: Map<DataKind, { name: string; group: string }[]>): Violation[] {
+  const present = new Set(plans.map((p) => `${p.kind}:${p.name}`));
+  const kinds = new Set(plans.map((p) => p.kind));
+  const violations: Violation[] = [];
+  for (const kind of kinds) {
+    for (const { name, group } of required.get(kind) ?? []) {
+      if (!present.has(`${kind}:${name}`)) {
+        violations.push({ field: `batch.${group}`, description: `${DataKind[kind]} needs a column for "${name}"` });
+      }
+    }
+  }
+  return violations;
+}
+
+export function planBatch(target: IngestTarget, batch: RecordBatch, limits: IngestLimits): { plan: BatchPlan | undefined; violations: Violation[] } {
+  const rows = batch.recordIds.length;
+  const violations: Violation[] = [];
+  if (rows > limits.maxRowsPerBatch) {
+    violations.push({ field: "batch.record_ids", description: `holds ${rows} rows; the limit is ${limits.maxRowsPerBatch} per batch` });
+    return { plan: undefined, violations };
+  }
+  const schemaCandidates = new Map<string, Candidate>();
+  const required = new Map<DataKind, { name: string; group: string }[]>();
+  const requireColumn = (kind: DataKind, name: string, group: string) => required.set(kind, [...(required.get(kind) ?? []), { name, group }]);
+  for (const field of target.fields) {
+    const kind = fieldKindToDataKind[field.kind];
+    if (kind === undefined) continue;
+    schemaCandidates.set(field.name, { kind, key: valueKey(field.id), rule: ruleOf(field) });
+    if (!field.nullable) requireColumn(kind, field.name, "columns");
+  }
+  const plans: ColumnPlan[] = [];
+  violations.push(...planGroup("columns", batch.columns, schemaCandidates, rows, plans));
+
+  const model = target.model;
+  if (model === undefined) {
+    if (batch.predictions.length > 0) violations.push({ field: "batch.predictions", description: "predictions need a model in the header" });
+    if (batch.influences.length > 0) violations.push({ field: "batch.influences", description: "influences need a model in the header" });
+  } else {
+    const predictionCandidates = new Map<string, Candidate>();
+    model.predictionFields.forEach((field, i) => {
+      const probability = i === 0 && model.scoreType === ScoreType.PROBITS;
+      predictionCandidates.set(field.name, {
+        kind: DataKind.PREDICTIONS,
+        key: valueKey(i),
+        rule: { type: field.type, nullable: false, categories: undefined, min: probability ? 0 : undefined, max: probability ? 1 : undefined, nanIsNull: false },
+      });
+      requireColumn(DataKind.PREDICTIONS, field.name, "predictions");
+    });
+    violations.push(...planGroup("predictions", batch.predictions, predictionCandidates, rows, plans));
+    const influenceCandidates = new Map<string, Candidate>();
+    for (const field of target.fields) {
+      if (field.kind !== FieldKind.FEATURE) continue;
+      influenceCandidates.set(field.name, {
+        kind: DataKind.INFLUENCES,
+        key: valueKey(field.id),
+        rule: { type: FieldType.DOUBLE, nullable: false, categories: undefined, min: undefined, max: undefined, nanIsNull: false },
+      });
+      requireColumn(DataKind.INFLUENCES, field.name, "influences");
+    }
+    violations.push(...planGroup("influences", batch.influences, influenceCandidates, rows, plans));
+  }
+  violations.push(...missingRequired(plans, required));
+
+  let eventTimes: BatchPlan["eventTimes"];
+  if (batch.eventTimes !== undefined && (batch.eventTimes.unixMillis.length > 0 || batch.eventTimes.nullMask.length > 0)) {
+    const times = batch.eventTimes;
+    if (times.unixMillis.length !== rows) {
+      violations.push({ field: "batch.event_times.unix_millis", description: `has ${times.unixMillis.length} values for ${rows} record IDs` });
+    } else if (times.nullMask.length !== 0 && times.nullMask.length !== maskBytes(rows)) {
+      violations.push({ field: "batch.event_times.null_mask", description: `must be empty or ${maskBytes(rows)} bytes` });
+    } else {
+      eventTimes = { values: times.unixMillis, nullMask: times.nullMask };
+    }
+  }
+  if (violations.length > 0) return { plan: undefined, violations };
+  return { plan: { rows, kinds: new Set(plans.map((p) => p.kind)), columns: plans, eventTimes }, violations };
+}

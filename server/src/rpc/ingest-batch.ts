@@ -1,0 +1,39 @@
+// The one path every way in shares: plan the batch, validate its rows, upsert the accepted ones.
+import type { Violation } from "../errors.js";
+import type { RecordBatch } from "../gen/sightline/v1/records_pb.js";
+import type { DataKind } from "../gen/sightline/v1/records_pb.js";
+import type { IngestConfig } from "../config.js";
+import { planBatch } from "../ingest/plan.js";
+import { validateRows, type RowErrorInit } from "../ingest/rows.js";
+import type { Store } from "../store/db.js";
+import { writeRecords, type ResolvedTarget } from "../store/records.js";
+import { ConnectError, Code } from "@connectrpc/connect";
+
+export interface BatchResult {
+  rows: number;
+  kinds: DataKind[];
+  errors: RowErrorInit[];
+}
+
+/** A batch refused whole: none of its rows was written. */
+export class BatchRefused extends Error {
+  constructor(readonly violations: Violation[]) {
+    super(violations.map((v) => `${v.field}: ${v.description}`).join("; "));
+  }
+}
+
+export async function ingestBatch(
+  store: Store,
+  target: ResolvedTarget,
+  batch: RecordBatch,
+  limits: IngestConfig,
+  signal: AbortSignal,
+): Promise<BatchResult> {
+  const { plan, violations } = planBatch({ fields: target.collection.fields, production: target.production, model: target.model }, batch, limits);
+  if (plan === undefined) throw new BatchRefused(violations);
+  const outcome = validateRows(plan, batch.recordIds, { targetKey: target.key, production: target.production, model: target.model?.name, now: new Date() }, limits);
+  // A call that is already cancelled or past its deadline writes nothing more.
+  if (signal.aborted) throw new ConnectError("the call was cancelled before the batch was written", Code.Canceled);
+  await writeRecords(store, target, outcome.writes);
+  return { rows: plan.rows, kinds: outcome.kinds, errors: outcome.errors };
+}

@@ -1,0 +1,177 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { authorizeProject } from "../auth/principal.js";
+import type { IngestConfig } from "../config.js";
+import { invalidArgument, throwIfInvalid, type Violation } from "../errors.js";
+import {
+  BatchErrorSchema,
+  IngestService,
+  PutResponseSchema,
+  ReadRecordsResponseSchema,
+  StreamResponseSchema,
+  UploadResponseSchema,
+  type ReadRecordsRequest,
+  type StreamRequest,
+  type UploadRequest,
+} from "../gen/sightline/v1/ingest_service_pb.js";
+import { DataKind, type Target } from "../gen/sightline/v1/records_pb.js";
+import { encodeBatch, readColumns } from "../ingest/encode.js";
+import type { RecordDoc } from "../ingest/layout.js";
+import { SummaryBuilder } from "../ingest/summary.js";
+import type { Store } from "../store/db.js";
+import { findRecords, resolveTarget, type ResolvedTarget } from "../store/records.js";
+import type { RpcDeps } from "./deps.js";
+import { BatchRefused, ingestBatch } from "./ingest-batch.js";
+
+const allKinds = [DataKind.FEATURES, DataKind.LABELS, DataKind.EXTRA, DataKind.PREDICTIONS, DataKind.INFLUENCES];
+const defaultReadBatch = 1000;
+const maxReadBatch = 10_000;
+
+function prefixed(prefix: string, violations: Violation[]): Violation[] {
+  return violations.map((v) => ({ field: v.field.replace(/^batch/, prefix), description: v.description }));
+}
+
+/** The header of a client stream: the first message, and only the first, names the target. */
+async function readHeader<M extends UploadRequest | StreamRequest>(
+  iterator: AsyncIterator<M>,
+  store: Store,
+  ctx: HandlerContext,
+): Promise<{ target: ResolvedTarget; header: Target }> {
+  const first = await iterator.next();
+  if (first.done === true || first.value.message.case !== "header") {
+    throw invalidArgument([{ field: "header", description: "the first message must be the header naming the target" }]);
+  }
+  const header = first.value.message.value;
+  authorizeProject(ctx, header.project);
+  return { target: await resolveTarget(store, header, "write"), header };
+}
+
+function readRequestChecks(req: ReadRecordsRequest): Violation[] {
+  const violations: Violation[] = [];
+  if (req.batchSize < 0 || req.batchSize > maxReadBatch) violations.push({ field: "batch_size", description: `must be between 0 and ${maxReadBatch}` });
+  req.kinds.forEach((kind, i) => {
+    if (!allKinds.includes(kind)) violations.push({ field: `kinds[${i}]`, description: "is not a data kind" });
+  });
+  return violations;
+}
+
+export function registerIngest(router: ConnectRouter, { store, queues, config }: RpcDeps): void {
+  const limits: IngestConfig = config.ingest;
+  const recount = (target: ResolvedTarget) => queues.requestCollectionStats(target.project, target.collection.name);
+
+  router.service(IngestService, {
+    async upload(requests, ctx) {
+      const iterator = requests[Symbol.asyncIterator]();
+      const { target } = await readHeader(iterator, store, ctx);
+      const summary = new SummaryBuilder(limits.maxRowErrors);
+      let index = 0;
+      try {
+        for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+          if (next.value.message.case !== "batch") {
+            throw invalidArgument([{ field: `messages[${index + 1}]`, description: "only the first message may be a header" }]);
+          }
+          try {
+            const result = await ingestBatch(store, target, next.value.message.value, limits, ctx.signal);
+            summary.add(BigInt(index), result.rows, result.kinds, result.errors);
+          } catch (err) {
+            if (!(err instanceof BatchRefused)) throw err;
+            throw invalidArgument(
+              prefixed(`batches[${index}]`, err.violations),
+              `batch ${index} refused, nothing of it written (the ${index} batches before it are): ${err.message}`,
+            );
+          }
+          index += 1;
+        }
+      } finally {
+        if (index > 0) await recount(target);
+      }
+      return create(UploadResponseSchema, { summary: summary.build() });
+    },
+
+    async *stream(requests, ctx) {
+      const iterator = requests[Symbol.asyncIterator]();
+      const { target } = await readHeader(iterator, store, ctx);
+      let lastRecount = 0;
+      // One batch at a time: the next message is read only after this one's ack, so HTTP/2 flow control holds the
+      // client back and a stream never buffers more than its window.
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+        if (next.value.message.case !== "batch") {
+          throw invalidArgument([{ field: "message", description: "only the first message may be a header" }]);
+        }
+        const { sequence, batch } = next.value.message.value;
+        const summary = new SummaryBuilder(limits.maxRowErrors);
+        try {
+          if (batch === undefined) throw new BatchRefused([{ field: "batch", description: "is required" }]);
+          const result = await ingestBatch(store, target, batch, limits, ctx.signal);
+          summary.add(sequence, result.rows, result.kinds, result.errors);
+          yield create(StreamResponseSchema, { sequence, summary: summary.build() });
+        } catch (err) {
+          if (!(err instanceof BatchRefused)) throw err;
+          const error = create(BatchErrorSchema, { code: 3, message: err.message, violations: err.violations });
+          yield create(StreamResponseSchema, { sequence, summary: summary.build(), error });
+        }
+        if (Date.now() - lastRecount > 5000) {
+          lastRecount = Date.now();
+          await recount(target);
+        }
+      }
+      await recount(target);
+    },
+
+    async put(req, ctx) {
+      if (req.target === undefined) throw invalidArgument([{ field: "target", description: "is required" }]);
+      authorizeProject(ctx, req.target.project);
+      const target = await resolveTarget(store, req.target, "write");
+      if (req.batch === undefined) throw invalidArgument([{ field: "batch", description: "is required" }]);
+      if (req.batch.recordIds.length > limits.maxPutRows) {
+        throw invalidArgument([{ field: "batch.record_ids", description: `holds ${req.batch.recordIds.length} rows; Put takes at most ${limits.maxPutRows}, use Upload for more` }]);
+      }
+      const summary = new SummaryBuilder(limits.maxRowErrors);
+      try {
+        const result = await ingestBatch(store, target, req.batch, limits, ctx.signal);
+        summary.add(0n, result.rows, result.kinds, result.errors);
+      } catch (err) {
+        if (err instanceof BatchRefused) throw invalidArgument(err.violations);
+        throw err;
+      }
+      await recount(target);
+      return create(PutResponseSchema, { summary: summary.build() });
+    },
+
+    async *readRecords(req, ctx) {
+      if (req.target === undefined) throw invalidArgument([{ field: "target", description: "is required" }]);
+      authorizeProject(ctx, req.target.project);
+      throwIfInvalid(readRequestChecks(req));
+      const target = await resolveTarget(store, req.target, "read");
+      const kinds = new Set(req.kinds.length > 0 ? req.kinds : allKinds);
+      const only = req.fields.length > 0 ? new Set(req.fields) : undefined;
+      const columns = readColumns(target.collection.fields, target.model, kinds, only);
+      const projection: Record<string, 1> = { rid: 1, ts: 1 };
+      for (const c of columns) projection[c.projection] = 1;
+      const batchSize = req.batchSize === 0 ? defaultReadBatch : req.batchSize;
+      const cursor = findRecords(store, {
+        target,
+        startMs: req.startTime === undefined ? undefined : timestampMs(req.startTime),
+        endMs: req.endTime === undefined ? undefined : timestampMs(req.endTime),
+        recordIds: req.recordIds,
+        projection,
+        batchSize,
+        signal: ctx.signal,
+      });
+      let docs: RecordDoc[] = [];
+      try {
+        for await (const doc of cursor as AsyncIterable<RecordDoc>) {
+          docs.push(doc);
+          if (docs.length === batchSize) {
+            yield create(ReadRecordsResponseSchema, { batch: encodeBatch(docs, columns) });
+            docs = [];
+          }
+        }
+        if (docs.length > 0) yield create(ReadRecordsResponseSchema, { batch: encodeBatch(docs, columns) });
+      } finally {
+        await cursor.close();
+      }
+    },
+  });
+}

@@ -1,0 +1,108 @@
+// Record documents: resolving where rows go, upserting them, and reading them back.
+import type { AnyBulkWriteOperation, Filter } from "mongodb";
+import { checkResourceNames } from "../catalog/names.js";
+import { failedPrecondition, invalidArgument, notFound, throwIfInvalid, unavailable } from "../errors.js";
+import { ErrorReason } from "../gen/sightline/v1/errors_pb.js";
+import type { Target } from "../gen/sightline/v1/records_pb.js";
+import {
+  collectionKey,
+  productionTarget,
+  recordDocId,
+  splitTarget,
+  targetKey,
+  type RecordDoc,
+} from "../ingest/layout.js";
+import type { RowWrite } from "../ingest/rows.js";
+import { findCollection } from "./collections.js";
+import { docId, type CollectionDoc, type ModelDoc, type Store } from "./db.js";
+
+export interface ResolvedTarget {
+  project: string;
+  collection: CollectionDoc;
+  split: string | undefined;
+  production: boolean;
+  model: ModelDoc | undefined;
+  /** The `ct` value shared by every record of this target. */
+  key: string;
+}
+
+export async function resolveTarget(store: Store, target: Target | undefined, purpose: "write" | "read"): Promise<ResolvedTarget> {
+  if (target === undefined) throw invalidArgument([{ field: "target", description: "is required" }]);
+  const names: Record<string, string> = { "target.project": target.project, "target.collection": target.collection };
+  if (target.destination.case === "split") names["target.split"] = target.destination.value;
+  if (target.model !== "") names["target.model"] = target.model;
+  const violations = checkResourceNames(names);
+  if (target.destination.case === undefined || (target.destination.case === "production" && !target.destination.value)) {
+    violations.push({ field: "target.destination", description: "must name a split or set production" });
+  }
+  throwIfInvalid(violations);
+  const collection = await findCollection(store, target.project, target.collection);
+  let split: string | undefined;
+  if (target.destination.case === "split") {
+    split = target.destination.value;
+    const doc = await store.splits.findOne({ _id: docId(target.project, target.collection, split) });
+    if (doc === null) throw notFound("split", split);
+    if (purpose === "write" && doc.sealed) {
+      throw failedPrecondition(ErrorReason.SPLIT_SEALED, [{ type: "SPLIT_SEALED", subject: `split "${split}"`, description: "is sealed and read-only" }]);
+    }
+  }
+  let model: ModelDoc | undefined;
+  if (target.model !== "") {
+    model = (await store.models.findOne({ _id: docId(target.project, target.collection, target.model) })) ?? undefined;
+    if (model === undefined) throw notFound("model", target.model);
+  }
+  const production = split === undefined;
+  return {
+    project: target.project,
+    collection,
+    split,
+    production,
+    model,
+    key: targetKey(target.project, target.collection, production ? productionTarget : splitTarget(split!)),
+  };
+}
+
+/** Upserts accepted rows in one unordered bulk write. Every write is idempotent, so a failed bulk is retried whole. */
+export async function writeRecords(store: Store, target: ResolvedTarget, writes: RowWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  const project = target.project;
+  const collection = collectionKey(project, target.collection.name);
+  const ops: AnyBulkWriteOperation<RecordDoc>[] = writes.map((w) => ({
+    updateOne: {
+      filter: { _id: recordDocId(target.key, w.recordId) },
+      update: { $set: w.set, $setOnInsert: { pj: project, c: collection, ct: target.key, rid: w.recordId } },
+      upsert: true,
+    },
+  }));
+  // Two writers upserting the same new record can race to insert it; the loser's retry then updates.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.records.bulkWrite(ops, { ordered: false });
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err instanceof Error && /duplicate/i.test(err.message) ? unavailable("MongoDB") : err;
+    }
+  }
+}
+
+export interface RecordQuery {
+  target: ResolvedTarget;
+  startMs: number | undefined;
+  endMs: number | undefined;
+  recordIds: string[];
+  projection: Record<string, 1>;
+  batchSize: number;
+  signal: AbortSignal;
+}
+
+export function findRecords(store: Store, q: RecordQuery) {
+  const filter: Filter<RecordDoc> = { ct: q.target.key };
+  if (q.recordIds.length > 0) filter._id = { $in: q.recordIds.map((id) => recordDocId(q.target.key, id)) };
+  if (q.startMs !== undefined || q.endMs !== undefined) {
+    filter.ts = {
+      ...(q.startMs === undefined ? {} : { $gte: new Date(q.startMs) }),
+      ...(q.endMs === undefined ? {} : { $lt: new Date(q.endMs) }),
+    };
+  }
+  return store.records.find(filter, { projection: q.projection, sort: { _id: 1 }, batchSize: q.batchSize, signal: q.signal });
+}
