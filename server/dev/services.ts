@@ -38,6 +38,12 @@ export interface DevServices {
   stop(): Promise<void>;
 }
 
+/**
+ * Server settings for the dev FerretDB: it holds one PostgreSQL connection per update that matches an existing record
+ * until the whole command ends (see writeRecords), so bulk writes stay small. MongoDB needs none of this.
+ */
+export const ferretdbServerEnv: Record<string, string> = { SIGHTLINE_WRITE_CHUNK_ROWS: "16" };
+
 export interface Options {
   /** Repo root; .dev/ lives under it. Defaults to the root this file belongs to. */
   root?: string;
@@ -216,9 +222,11 @@ const START: Record<ServiceName, (ctx: Ctx, port: number, st: ServicesState) => 
     }
     // Unix sockets off: the path under a deep checkout can exceed the 107-byte limit, and TCP is all we use.
     // synchronous_commit=off trades the last few commits on a crash (dev data) for much faster tests.
+    // force_custom_plan lets FerretDB's parameterised `_jsonb->$1 @> $2` filters use the GIN indexes that
+    // sl-ferretdb adds (see server/dev/ferretdb/gin.go); a generic plan cannot match an expression index.
     const child = launch(ctx, 'postgres', join(bin, 'postgres'), [
       '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
-      '-c', 'synchronous_commit=off', '-c', 'max_connections=200',
+      '-c', 'synchronous_commit=off', '-c', 'max_connections=200', '-c', 'plan_cache_mode=force_custom_plan',
     ], user);
     const pgArgs = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'];
     await waitFor(ctx, 'postgres', child, async () => spawnSync(join(bin, 'pg_isready'), [...pgArgs, '-q']).status === 0);
@@ -228,7 +236,8 @@ const START: Record<ServiceName, (ctx: Ctx, port: number, st: ServicesState) => 
       const r = spawnSync(join(bin, 'createdb'), [...pgArgs, 'ferretdb'], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`createdb ferretdb failed: ${r.stderr.trim()}`);
     }
-    return { pid: child.pid!, port, url: `postgres://postgres@127.0.0.1:${port}/ferretdb` };
+    // FerretDB's pool defaults to 50 connections; PostgreSQL here allows 200.
+    return { pid: child.pid!, port, url: `postgres://postgres@127.0.0.1:${port}/ferretdb?pool_max_conns=150` };
   },
 
   async ferretdb(ctx, port, st) {

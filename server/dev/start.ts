@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "no
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { runDemo } from "./demo.js";
-import { ensureServices } from "./services.js";
+import { ensureServices, ferretdbServerEnv } from "./services.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const dev = `${root}.dev`;
@@ -41,6 +41,7 @@ function firstLine(child: ChildProcess, pattern: RegExp, logFile: string): Promi
 const services = await ensureServices();
 const key = adminKey();
 const env: NodeJS.ProcessEnv = {
+  ...(process.env.MONGODB_URL === undefined ? ferretdbServerEnv : {}),
   ...process.env,
   MONGODB_URL: services.mongodbUrl,
   REDIS_URL: services.redisUrl,

@@ -29,6 +29,10 @@ export interface IngestConfig {
   maxPutRows: number;
   maxStringBytes: number;
   maxRowErrors: number;
+  /** Rows per bulk write to MongoDB. */
+  writeChunkRows: number;
+  /** Batches of one Stream written concurrently before the server stops reading it. */
+  streamWindow: number;
 }
 
 export const logLevels = ["debug", "info", "warn", "error"] as const;
@@ -129,6 +133,8 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
       maxPutRows: integer(env, "SIGHTLINE_MAX_PUT_ROWS", 1000, 1, 1_000_000),
       maxStringBytes: integer(env, "SIGHTLINE_MAX_STRING_BYTES", 4096, 1, 16 * 1024 * 1024),
       maxRowErrors: integer(env, "SIGHTLINE_MAX_ROW_ERRORS", 100, 0, 100_000),
+      writeChunkRows: integer(env, "SIGHTLINE_WRITE_CHUNK_ROWS", 1000, 1, 100_000),
+      streamWindow: integer(env, "SIGHTLINE_STREAM_WINDOW", 16, 1, 1024),
     },
   };
 }

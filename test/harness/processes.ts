@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
+import { ferretdbServerEnv } from "../../server/dev/services.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -92,6 +93,7 @@ export function baseEnv(iso: Isolation, extra: Record<string, string> = {}): Rec
     SIGHTLINE_QUEUE_PREFIX: iso.queuePrefix,
     SIGHTLINE_ADMIN_KEY: iso.adminKey,
     SIGHTLINE_LOG_LEVEL: "info",
+    ...ferretdbServerEnv,
     ...extra,
   };
 }

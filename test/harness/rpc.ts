@@ -1,6 +1,6 @@
 // Two independent gRPC stacks behind one small interface, so every catalog case runs through both:
 // connect-es (the project's own client) and @grpc/grpc-js (a second implementation that decodes details itself).
-import { fromBinary, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape, type MessageShape, create, createRegistry } from "@bufbuild/protobuf";
+import { fromBinary, toBinary, type DescMessage, type DescMethodClientStreaming, type DescMethodUnary, type MessageInitShape, type MessageShape, create, createRegistry } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
@@ -82,13 +82,55 @@ function decodeGrpcJsError(err: grpc.ServiceError): RpcFailure {
   return new RpcFailure(err.code as number as Code, err.details, info, bad, pre);
 }
 
-export function grpcJsCaller(address: string, credentials = grpc.credentials.createInsecure()): RpcCaller {
+/** grpc-js can also client-stream, for the ingestion interop tests. */
+export interface GrpcJsCaller extends RpcCaller {
+  clientStreaming<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodClientStreaming<I, O>,
+    requests: Iterable<MessageInitShape<I>> | AsyncIterable<MessageInitShape<I>>,
+    apiKey?: string,
+  ): Promise<MessageShape<O>>;
+}
+
+export function grpcJsCaller(address: string, credentials = grpc.credentials.createInsecure()): GrpcJsCaller {
   const client = new grpc.Client(address, credentials, { "grpc.max_receive_message_length": 64 * 1024 * 1024 });
+  const metadataFor = (apiKey: string | undefined) => {
+    const metadata = new grpc.Metadata();
+    if (apiKey !== undefined) metadata.set("authorization", `Bearer ${apiKey}`);
+    return metadata;
+  };
   return {
     name: "grpc-js",
+    clientStreaming(method, requests, apiKey) {
+      const path = `/${method.parent.typeName}/${method.name}`;
+      return new Promise((resolve, reject) => {
+        let done = false;
+        const call = client.makeClientStreamRequest(
+          path,
+          (value: MessageInitShape<typeof method.input>) => Buffer.from(toBinary(method.input, create(method.input, value))),
+          (bytes: Buffer) => fromBinary(method.output, bytes),
+          metadataFor(apiKey),
+          { deadline: Date.now() + 60_000 },
+          (err, value) => {
+            done = true;
+            if (err) reject(decodeGrpcJsError(err));
+            else resolve(value!);
+          },
+        );
+        // Writes respect backpressure, and stop once the server has answered (a refusal can come before the end).
+        void (async () => {
+          for await (const request of requests) {
+            if (done) return;
+            if (!call.write(request)) await new Promise((r) => call.once("drain", r));
+          }
+          if (!done) call.end();
+        })().catch((err: unknown) => {
+          call.cancel();
+          reject(err);
+        });
+      });
+    },
     unary(method, request, apiKey) {
-      const metadata = new grpc.Metadata();
-      if (apiKey !== undefined) metadata.set("authorization", `Bearer ${apiKey}`);
+      const metadata = metadataFor(apiKey);
       const path = `/${method.parent.typeName}/${method.name}`;
       return new Promise((resolve, reject) => {
         client.makeUnaryRequest(

@@ -82,6 +82,7 @@ describe("reflection through grpcurl", () => {
       "grpc.reflection.v1alpha.ServerReflection",
       "sightline.v1.AdminService",
       "sightline.v1.CatalogService",
+      "sightline.v1.IngestService",
     ]);
   });
 

@@ -6,6 +6,7 @@ import { AdminService } from "./gen/sightline/v1/admin_service_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CatalogService } from "./gen/sightline/v1/catalog_service_pb.js";
 import { IngestService, type ReadRecordsRequestSchema } from "./gen/sightline/v1/ingest_service_pb.js";
+export type { StreamRequest, StreamResponse, UploadRequest, ReadRecordsRequest } from "./gen/sightline/v1/ingest_service_pb.js";
 import type { RecordBatch, TargetSchema, WriteSummary } from "./gen/sightline/v1/records_pb.js";
 import { toRecordBatch, type BatchInput } from "./batch.js";
 import { StreamWriter, type StreamWriterOptions } from "./stream-writer.js";

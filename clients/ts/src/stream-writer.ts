@@ -23,7 +23,9 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-const retryable = new Set([Code.Unavailable, Code.Internal, Code.Unknown, Code.DeadlineExceeded, Code.Aborted, Code.ResourceExhausted]);
+// The writer never cancels its own streams, so CANCELED comes from the other side: a server that cuts its open calls
+// when its shutdown grace period ends resets them with CANCEL.
+const retryable = new Set([Code.Unavailable, Code.Internal, Code.Unknown, Code.DeadlineExceeded, Code.Aborted, Code.ResourceExhausted, Code.Canceled]);
 
 /** A queue of outgoing messages that a stream consumes; ending it ends the request side. */
 class Outbox {
@@ -56,6 +58,8 @@ export class StreamWriter {
   private closing = false;
   private failure: unknown;
   private capacityWaiters: (() => void)[] = [];
+  /** Writes waiting for room; flush() waits for them too. */
+  private waiting = 0;
   private readonly maxInFlight: number;
 
   constructor(
@@ -70,7 +74,15 @@ export class StreamWriter {
   async write(batch: RecordBatch): Promise<StreamResponse> {
     if (this.failure !== undefined) throw this.failure;
     if (this.closing) throw new Error("the writer is closed");
-    while (this.pending.size >= this.maxInFlight) await new Promise<void>((r) => this.capacityWaiters.push(r));
+    this.waiting += 1;
+    try {
+      while (this.pending.size >= this.maxInFlight) await new Promise<void>((r) => this.capacityWaiters.push(r));
+    } finally {
+      this.waiting -= 1;
+    }
+    // The writer may have failed (or been closed) while this write waited for room.
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closing) throw new Error("the writer is closed");
     const sequence = ++this.sequence;
     let resolve!: (ack: StreamResponse) => void;
     let reject!: (err: unknown) => void;
@@ -79,14 +91,17 @@ export class StreamWriter {
       reject = rej;
     });
     this.pending.set(sequence, { sequence, batch, acked, resolve, reject });
-    this.running ??= this.run();
-    this.outbox?.push({ message: { case: "batch", value: { sequence, batch } } });
+    // A new stream sends every pending batch itself, this one included; an open one gets just this batch.
+    if (this.running === undefined) this.running = this.run();
+    else this.outbox?.push({ message: { case: "batch", value: { sequence, batch } } });
     return acked;
   }
 
-  /** Waits until every write so far has its ack. */
+  /** Waits until every write so far has its ack, including writes still waiting for room when it was called. */
   async flush(): Promise<void> {
-    await Promise.allSettled([...this.pending.values()].map((p) => p.acked));
+    while (this.failure === undefined && (this.pending.size > 0 || this.waiting > 0)) {
+      await Promise.allSettled([...this.pending.values()].map((p) => p.acked));
+    }
     if (this.failure !== undefined) throw this.failure;
   }
 

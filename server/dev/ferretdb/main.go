@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -19,6 +20,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address for the MongoDB wire protocol")
 	pgURL := flag.String("postgresql-url", "postgres://127.0.0.1:5432/ferretdb", "PostgreSQL connection string")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	ginEvery := flag.Duration("gin-index-interval", time.Second, "how often to add GIN twins of FerretDB's indexes (0 disables)")
 	flag.Parse()
 
 	var level slog.Level
@@ -41,6 +43,10 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+
+	if *ginEvery > 0 {
+		go keepGinIndexes(ctx, *pgURL, *ginEvery, logger)
+	}
 
 	go func() {
 		// MongoDBURI blocks until the listener is bound, so this line marks readiness for the scripts.

@@ -42,26 +42,20 @@ export function recordDocId(targetKeyValue: string, recordId: string): string {
 }
 
 const hourMs = 3_600_000;
-const dayMs = 86_400_000;
 
-/** Hour and day buckets (UTC) of an event time, as top-level equality keys for the monitoring jobs. */
-export function bucketKeys(targetKeyValue: string, eventMs: number): { hour: string; day: string } {
-  return {
-    hour: `${targetKeyValue}|h${Math.floor(eventMs / hourMs) * hourMs}`,
-    day: `${targetKeyValue}|d${Math.floor(eventMs / dayMs) * dayMs}`,
-  };
+/** The hour bucket (UTC) of an event time, as a top-level equality key for the monitoring jobs; days are unions of hours. */
+export function hourBucketKey(targetKeyValue: string, eventMs: number): string {
+  return `${targetKeyValue}|h${Math.floor(eventMs / hourMs) * hourMs}`;
 }
 
 /** The stored shape of a record, as far as code outside the writer reads it. */
 export interface RecordDoc {
   _id: string;
-  pj: string;
   c: string;
   ct: string;
   rid: string;
   ts?: Date;
   hb?: string;
-  db?: string;
   f?: Record<string, unknown>;
   l?: Record<string, unknown>;
   x?: Record<string, unknown>;

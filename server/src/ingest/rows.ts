@@ -2,7 +2,7 @@
 // Accepted rows become the $set of their upsert: only the kinds the batch carries are touched.
 import { DataKind, RowErrorReason, type RowError } from "../gen/sightline/v1/records_pb.js";
 import { cellReader, rejected, type CellReader } from "./cells.js";
-import { bucketKeys, kindKey, modelKindKey, type ModelAgnosticKind } from "./layout.js";
+import { hourBucketKey, kindKey, modelKindKey, type ModelAgnosticKind } from "./layout.js";
 import { isNull } from "./null-mask.js";
 import type { BatchPlan, IngestLimits } from "./plan.js";
 
@@ -115,10 +115,8 @@ export function validateRows(plan: BatchPlan, recordIds: string[], ctx: RowConte
       }
     }
     if (eventMs !== undefined) {
-      const buckets = bucketKeys(ctx.targetKey, eventMs);
       set.ts = new Date(eventMs);
-      set.hb = buckets.hour;
-      set.db = buckets.day;
+      set.hb = hourBucketKey(ctx.targetKey, eventMs);
     }
     writes.push({ row, recordId, set });
   }

@@ -34,6 +34,7 @@ export async function ingestBatch(
   const outcome = validateRows(plan, batch.recordIds, { targetKey: target.key, production: target.production, model: target.model?.name, now: new Date() }, limits);
   // A call that is already cancelled or past its deadline writes nothing more.
   if (signal.aborted) throw new ConnectError("the call was cancelled before the batch was written", Code.Canceled);
-  await writeRecords(store, target, outcome.writes);
+  // Once started, a batch is written whole: no cancellation check between its chunks.
+  await writeRecords(store, target, outcome.writes, limits.writeChunkRows);
   return { rows: plan.rows, kinds: outcome.kinds, errors: outcome.errors };
 }

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { Code, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { authorizeProject } from "../auth/principal.js";
 import type { IngestConfig } from "../config.js";
 import { invalidArgument, throwIfInvalid, type Violation } from "../errors.js";
@@ -13,9 +13,10 @@ import {
   UploadResponseSchema,
   type ReadRecordsRequest,
   type StreamRequest,
+  type StreamResponse,
   type UploadRequest,
 } from "../gen/sightline/v1/ingest_service_pb.js";
-import { DataKind, type Target } from "../gen/sightline/v1/records_pb.js";
+import { DataKind, type RecordBatch, type Target } from "../gen/sightline/v1/records_pb.js";
 import { encodeBatch, readColumns } from "../ingest/encode.js";
 import type { RecordDoc } from "../ingest/layout.js";
 import { SummaryBuilder } from "../ingest/summary.js";
@@ -23,6 +24,9 @@ import type { Store } from "../store/db.js";
 import { findRecords, resolveTarget, type ResolvedTarget } from "../store/records.js";
 import type { RpcDeps } from "./deps.js";
 import { BatchRefused, ingestBatch } from "./ingest-batch.js";
+import { StreamWindow } from "./stream-window.js";
+
+const never = new Promise<never>(() => undefined);
 
 const allKinds = [DataKind.FEATURES, DataKind.LABELS, DataKind.EXTRA, DataKind.PREDICTIONS, DataKind.INFLUENCES];
 const defaultReadBatch = 1000;
@@ -92,29 +96,48 @@ export function registerIngest(router: ConnectRouter, { store, queues, config }:
     async *stream(requests, ctx) {
       const iterator = requests[Symbol.asyncIterator]();
       const { target } = await readHeader(iterator, store, ctx);
-      let lastRecount = 0;
-      // One batch at a time: the next message is read only after this one's ack, so HTTP/2 flow control holds the
-      // client back and a stream never buffers more than its window.
-      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
-        if (next.value.message.case !== "batch") {
-          throw invalidArgument([{ field: "message", description: "only the first message may be a header" }]);
-        }
-        const { sequence, batch } = next.value.message.value;
+      const window = new StreamWindow<StreamResponse>(limits.streamWindow);
+      let lastRecount = Date.now();
+      const writeOne = async (sequence: bigint, batch: RecordBatch | undefined): Promise<StreamResponse> => {
         const summary = new SummaryBuilder(limits.maxRowErrors);
         try {
           if (batch === undefined) throw new BatchRefused([{ field: "batch", description: "is required" }]);
           const result = await ingestBatch(store, target, batch, limits, ctx.signal);
           summary.add(sequence, result.rows, result.kinds, result.errors);
-          yield create(StreamResponseSchema, { sequence, summary: summary.build() });
+          return create(StreamResponseSchema, { sequence, summary: summary.build() });
         } catch (err) {
           if (!(err instanceof BatchRefused)) throw err;
-          const error = create(BatchErrorSchema, { code: 3, message: err.message, violations: err.violations });
-          yield create(StreamResponseSchema, { sequence, summary: summary.build(), error });
+          const error = create(BatchErrorSchema, { code: Code.InvalidArgument, message: err.message, violations: err.violations });
+          return create(StreamResponseSchema, { sequence, summary: summary.build(), error });
         }
-        if (Date.now() - lastRecount > 5000) {
-          lastRecount = Date.now();
-          await recount(target);
+      };
+      // Reading stops while the window is full, so HTTP/2 flow control holds the client back and a stream never
+      // holds more than its window of batches. Acks go out as soon as the oldest batch is durable, without waiting
+      // for the client's next message.
+      let nextRequest: Promise<IteratorResult<StreamRequest>> | undefined = iterator.next();
+      while (nextRequest !== undefined || window.size > 0) {
+        const head = window.head();
+        const event = await Promise.race([
+          nextRequest !== undefined && !window.full ? nextRequest.then((r) => ({ request: r })) : never,
+          head !== undefined ? head.done.then(() => ({ request: undefined })) : never,
+        ]);
+        if (event.request === undefined) {
+          yield await window.shift()!.done;
+          if (Date.now() - lastRecount > 5000) {
+            lastRecount = Date.now();
+            await recount(target);
+          }
+          continue;
         }
+        if (event.request.done === true) {
+          nextRequest = undefined;
+          continue;
+        }
+        const message = event.request.value.message;
+        if (message.case !== "batch") throw invalidArgument([{ field: "message", description: "only the first message may be a header" }]);
+        const { sequence, batch } = message.value;
+        window.add(new Set(batch?.recordIds ?? []), () => writeOne(sequence, batch));
+        nextRequest = iterator.next();
       }
       await recount(target);
     },

@@ -33,7 +33,9 @@ export async function listProjects(store: Store, page: PageRequest, only?: strin
 /** Removes the project and everything in it. Children go first, so a failure part-way never leaves orphans behind a live parent. */
 export async function deleteProject(store: Store, name: string): Promise<void> {
   if ((await store.projects.countDocuments({ _id: name }, { limit: 1 })) === 0) throw notFound("project", name);
-  await store.records.deleteMany({ pj: name });
+  for (const c of await store.collections.find({ project: name }, { projection: { _id: 1 } }).toArray()) {
+    await store.records.deleteMany({ c: c._id });
+  }
   await store.collectionStats.deleteMany({ project: name });
   await store.models.deleteMany({ project: name });
   await store.splits.deleteMany({ project: name });

@@ -1,7 +1,7 @@
 // Record documents: resolving where rows go, upserting them, and reading them back.
-import type { AnyBulkWriteOperation, Filter } from "mongodb";
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Filter } from "mongodb";
 import { checkResourceNames } from "../catalog/names.js";
-import { failedPrecondition, invalidArgument, notFound, throwIfInvalid, unavailable } from "../errors.js";
+import { failedPrecondition, invalidArgument, isDuplicateKey, notFound, throwIfInvalid, unavailable } from "../errors.js";
 import { ErrorReason } from "../gen/sightline/v1/errors_pb.js";
 import type { Target } from "../gen/sightline/v1/records_pb.js";
 import {
@@ -62,25 +62,38 @@ export async function resolveTarget(store: Store, target: Target | undefined, pu
   };
 }
 
-/** Upserts accepted rows in one unordered bulk write. Every write is idempotent, so a failed bulk is retried whole. */
-export async function writeRecords(store: Store, target: ResolvedTarget, writes: RowWrite[]): Promise<void> {
-  if (writes.length === 0) return;
-  const project = target.project;
-  const collection = collectionKey(project, target.collection.name);
-  const ops: AnyBulkWriteOperation<RecordDoc>[] = writes.map((w) => ({
-    updateOne: {
-      filter: { _id: recordDocId(target.key, w.recordId) },
-      update: { $set: w.set, $setOnInsert: { pj: project, c: collection, ct: target.key, rid: w.recordId } },
-      upsert: true,
-    },
-  }));
+/**
+ * Upserts accepted rows in unordered bulk writes of at most `chunkRows` rows. Every write is idempotent, so a failed
+ * bulk is retried whole. Small chunks exist for FerretDB 1.x, which holds one PostgreSQL connection per update that
+ * matches an existing record until the whole command ends, and waits forever once its pool is used up; MongoDB takes
+ * whole batches.
+ */
+export async function writeRecords(store: Store, target: ResolvedTarget, writes: RowWrite[], chunkRows: number): Promise<void> {
+  const collection = collectionKey(target.project, target.collection.name);
+  for (let start = 0; start < writes.length; start += chunkRows) {
+    const ops: AnyBulkWriteOperation<RecordDoc>[] = writes.slice(start, start + chunkRows).map((w) => ({
+      updateOne: {
+        filter: { _id: recordDocId(target.key, w.recordId) },
+        update: { $set: w.set, $setOnInsert: { c: collection, ct: target.key, rid: w.recordId } },
+        upsert: true,
+      },
+    }));
+    await bulkWriteWithRetry(store, ops);
+  }
+}
+
+async function bulkWriteWithRetry(store: Store, ops: AnyBulkWriteOperation<RecordDoc>[]): Promise<void> {
   // Two writers upserting the same new record can race to insert it; the loser's retry then updates.
   for (let attempt = 1; ; attempt++) {
     try {
-      await store.records.bulkWrite(ops, { ordered: false });
+      // A real-time batch is often one row, and a plain update skips the bulk machinery's overhead.
+      const only = ops.length === 1 && "updateOne" in ops[0]! ? ops[0].updateOne : undefined;
+      if (only !== undefined) await store.records.updateOne(only.filter, only.update, { upsert: true });
+      else await store.records.bulkWrite(ops, { ordered: false });
       return;
     } catch (err) {
-      if (attempt >= 3) throw err instanceof Error && /duplicate/i.test(err.message) ? unavailable("MongoDB") : err;
+      if (!isDuplicateKey(err) && !(err instanceof MongoBulkWriteError && err.writeErrors instanceof Array && err.writeErrors.every((e) => e.code === 11000))) throw err;
+      if (attempt >= 3) throw unavailable("MongoDB");
     }
   }
 }

@@ -1,0 +1,246 @@
+// Ingestion benchmark: Upload into a split against direct driver upserts into the same database, and Stream ack
+// latency against direct single-document upserts at the same rate.
+//
+//   npx tsx bench/ingest.ts [--records 200000] [--batch 1000] [--rate 500] [--seconds 60] [--skip-realtime]
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { MongoClient, type AnyBulkWriteOperation } from "mongodb";
+import {
+  createSightlineClient,
+  FieldKind,
+  FieldType,
+  SplitType,
+  toRecordBatch,
+  type BatchInput,
+  type StreamRequest,
+  type StreamResponse,
+} from "../clients/ts/src/index.js";
+import { ensureServices, ferretdbServerEnv } from "../server/dev/services.js";
+
+const { values: args } = parseArgs({
+  options: {
+    records: { type: "string", default: "200000" },
+    batch: { type: "string", default: "1000" },
+    rate: { type: "string", default: "500" },
+    seconds: { type: "string", default: "60" },
+    "skip-realtime": { type: "boolean", default: false },
+    "skip-batch": { type: "boolean", default: false },
+  },
+});
+const records = Number(args.records);
+const batchSize = Number(args.batch);
+const root = fileURLToPath(new URL("..", import.meta.url));
+const features = Array.from({ length: 20 }, (_, i) => `f${i}`);
+
+/** A small deterministic generator, so both paths write the same values. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function makeBatch(start: number, size: number, eventTimes?: number): BatchInput {
+  const next = rng(start + 1);
+  const ids = Array.from({ length: size }, (_, i) => `rec-${start + i}`);
+  const columns: Record<string, (number | string | boolean)[]> = {};
+  for (const f of features) columns[f] = ids.map(() => next() * 100);
+  columns.region = ids.map((_, i) => `region-${(start + i) % 17}`);
+  columns.channel = ids.map((_, i) => ((start + i) % 3 === 0 ? "web" : "branch"));
+  columns.label = ids.map(() => next() < 0.3);
+  return { recordIds: ids, columns, ...(eventTimes === undefined ? {} : { eventTimes: ids.map(() => eventTimes) }) };
+}
+
+/** The $set the service writes for one row of makeBatch, built directly. */
+function directSet(batch: BatchInput, row: number, now: Date): Record<string, unknown> {
+  const f: Record<string, number> = {};
+  features.forEach((name, i) => (f[`c${i}`] = batch.columns![name]![row] as number));
+  const set: Record<string, unknown> = {
+    f,
+    wf: now,
+    x: { c20: batch.columns!.region![row], c21: batch.columns!.channel![row] },
+    wx: now,
+    l: { c22: batch.columns!.label![row] },
+    wl: now,
+  };
+  const time = batch.eventTimes?.[row];
+  if (typeof time === "number") {
+    set.ts = new Date(time);
+    set.hb = `bench/loans|p-direct|h${Math.floor(time / 3_600_000) * 3_600_000}`;
+  }
+  return set;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+async function startServer(env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ["dist/server/src/main.js"], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on("line", (l) => l.includes('"msg":"listening"') && resolve(l));
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, port: (JSON.parse(line) as { port: number }).port };
+}
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+const services = await ensureServices({ log: () => undefined });
+const database = `bench_${randomBytes(3).toString("hex")}`;
+const adminKey = `bench-${randomBytes(16).toString("hex")}`;
+const server = await startServer({
+  ...process.env,
+  ...ferretdbServerEnv,
+  MONGODB_URL: services.mongodbUrl,
+  REDIS_URL: services.redisUrl,
+  MONGODB_DATABASE: database,
+  SIGHTLINE_ADMIN_KEY: adminKey,
+  SIGHTLINE_PORT: "0",
+  SIGHTLINE_LOG_LEVEL: "info",
+  SIGHTLINE_QUEUE_PREFIX: `{${database}}`,
+});
+const client = createSightlineClient({ url: `http://127.0.0.1:${server.port}`, apiKey: adminKey });
+const mongo = new MongoClient(services.mongodbUrl);
+await mongo.connect();
+const db = mongo.db(database);
+
+try {
+  await client.admin.createProject({ project: { name: "bench" } });
+  await client.catalog.createDataCollection({
+    collection: {
+      project: "bench",
+      name: "loans",
+      schema: {
+        recordIdColumn: "id",
+        timestampColumn: "ts",
+        fields: [
+          ...features.map((name) => ({ name, kind: FieldKind.FEATURE, type: FieldType.DOUBLE })),
+          { name: "region", kind: FieldKind.EXTRA, type: FieldType.STRING },
+          { name: "channel", kind: FieldKind.EXTRA, type: FieldType.STRING },
+          { name: "label", kind: FieldKind.LABEL, type: FieldType.BOOL },
+        ],
+      },
+    },
+  });
+  await client.catalog.createSplit({ split: { project: "bench", collection: "loans", name: "train", type: SplitType.TRAIN } });
+
+  if (!args["skip-batch"]) {
+  console.log(`# Batch ingest: ${fmt(records)} records, 20 double features + 2 strings + 1 label, batches of ${batchSize}`);
+  console.log(`# database ${services.mongodbUrl} (${database})`);
+
+  // Direct driver: the same documents, upserted the same way, into the same database.
+  // The same collection, indexes and document shape as the service, under another target key.
+  const direct = db.collection<{ _id: string }>("records");
+  const now = new Date();
+  let started = performance.now();
+  for (let start = 0; start < records; start += batchSize) {
+    const batch = makeBatch(start, Math.min(batchSize, records - start));
+    const ops: AnyBulkWriteOperation<{ _id: string }>[] = batch.recordIds.map((id, row) => ({
+      updateOne: {
+        filter: { _id: `bench/loans|s:direct|${id}` },
+        update: { $set: directSet(batch, row, now), $setOnInsert: { c: "bench/loans", ct: "bench/loans|s:direct", rid: id } },
+        upsert: true,
+      },
+    }));
+    await direct.bulkWrite(ops, { ordered: false });
+  }
+  const directSeconds = (performance.now() - started) / 1000;
+
+  started = performance.now();
+  const summary = await client.upload(
+    { project: "bench", collection: "loans", destination: { case: "split", value: "train" } },
+    (function* () {
+      for (let start = 0; start < records; start += batchSize) yield toRecordBatch(makeBatch(start, Math.min(batchSize, records - start)));
+    })(),
+  );
+  const serviceSeconds = (performance.now() - started) / 1000;
+  if (summary.rowsAccepted !== BigInt(records)) throw new Error(`only ${summary.rowsAccepted} of ${records} rows accepted`);
+  const stored = await db.collection("records").countDocuments({ ct: "bench/loans|s:train" });
+  if (stored !== records) throw new Error(`${stored} records stored, expected ${records}`);
+  const serviceRate = records / serviceSeconds;
+  const directRate = records / directSeconds;
+  console.log(`direct driver bulkWrite upserts  ${fmt(directRate).padStart(10)} records/s  (${fmt(directSeconds, 1)} s)`);
+  console.log(`service Upload                   ${fmt(serviceRate).padStart(10)} records/s  (${fmt(serviceSeconds, 1)} s)`);
+  console.log(`ratio service/direct             ${fmt(serviceRate / directRate, 2).padStart(10)}  (target >= 0.80)`);
+  console.log(`server peak RSS                  ${fmt(peakRssMiB(server.child.pid!), 0).padStart(10)} MiB  (target < 400)`);
+  }
+
+  if (!args["skip-realtime"]) {
+    const rate = Number(args.rate);
+    const seconds = Number(args.seconds);
+    const count = rate * seconds;
+    const interval = 1000 / rate;
+    console.log(`\n# Real-time: one record per message, ${rate} messages/s for ${seconds} s`);
+
+    // Open loop, like the stream: each upsert goes out on schedule without waiting for the one before, so both
+    // paths include the queueing the database imposes at this rate.
+    const directLatencies: number[] = [];
+    const production = db.collection<{ _id: string }>("records");
+    const inFlight: Promise<void>[] = [];
+    let t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      const due = t0 + i * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const b = makeBatch(1_000_000_000 + i, 1, Date.now());
+      const sent = performance.now();
+      inFlight.push(
+        production
+          .updateOne(
+            { _id: `bench/loans|p-direct|${b.recordIds[0]}` },
+            { $set: directSet(b, 0, new Date()), $setOnInsert: { c: "bench/loans", ct: "bench/loans|p-direct", rid: b.recordIds[0] } },
+            { upsert: true },
+          )
+          .then(() => {
+            directLatencies.push(performance.now() - sent);
+          }),
+      );
+    }
+    await Promise.all(inFlight);
+
+    const sentAt = new Map<bigint, number>();
+    const latencies: number[] = [];
+    async function* messages(): AsyncIterable<StreamRequest> {
+      yield { message: { case: "header", value: { project: "bench", collection: "loans", destination: { case: "production", value: true } } } } as unknown as StreamRequest;
+      t0 = performance.now();
+      for (let i = 0; i < count; i++) {
+        const due = t0 + i * interval;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const sequence = BigInt(i + 1);
+        const batch = toRecordBatch(makeBatch(2_000_000_000 + i, 1, Date.now()));
+        sentAt.set(sequence, performance.now());
+        yield { message: { case: "batch", value: { sequence, batch } } } as unknown as StreamRequest;
+      }
+    }
+    for await (const ack of client.ingest.stream(messages()) as AsyncIterable<StreamResponse>) {
+      latencies.push(performance.now() - sentAt.get(ack.sequence)!);
+      sentAt.delete(ack.sequence);
+    }
+    if (latencies.length !== count) throw new Error(`${latencies.length} acks for ${count} messages`);
+    const s = [...latencies].sort((a, b) => a - b);
+    const d = [...directLatencies].sort((a, b) => a - b);
+    console.log(`direct updateOne upsert   p50 ${fmt(percentile(d, 50), 2)} ms  p99 ${fmt(percentile(d, 99), 2)} ms  max ${fmt(d.at(-1)!, 2)} ms`);
+    console.log(`service Stream ack        p50 ${fmt(percentile(s, 50), 2)} ms  p99 ${fmt(percentile(s, 99), 2)} ms  max ${fmt(s.at(-1)!, 2)} ms`);
+    console.log(`p99 difference            ${fmt(percentile(s, 99) - percentile(d, 99), 2)} ms  (target <= 2 ms)`);
+  }
+} finally {
+  await db.dropDatabase().catch(() => undefined);
+  await mongo.close();
+  server.child.kill("SIGTERM");
+  await services.stop();
+}
