@@ -1,6 +1,6 @@
 // Builds the whole server from a config: storage, queues, health, routes and the listener. main.ts and the tests
 // both start it through here.
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Redis } from "ioredis";
 import { authInterceptor } from "./auth/interceptor.js";
@@ -105,7 +105,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     clearTimeout(timer);
     if (outcome === "expired") {
       log.warn("grace period over, cutting remaining calls");
-      shutdownController.abort();
+      // UNAVAILABLE tells clients to retry elsewhere; a bare reset would read as CANCELED, which they do not retry.
+      shutdownController.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+      await new Promise((resolve) => setTimeout(resolve, 100));
       listener.destroy();
     }
     monitor.stop();

@@ -4,7 +4,8 @@ package main
 // expression indexes cannot serve, so every filtered read, update and upsert scans the whole table. For each of
 // FerretDB's indexes this adds a GIN twin on the same first key, which serves `@>` (with the custom plans that
 // `plan_cache_mode=force_custom_plan` guarantees). It changes only speed, never results: the service runs the
-// same against MongoDB, where none of this exists.
+// same against MongoDB, where none of this exists. fastupdate is off because its pending list is scanned by every
+// lookup until it is merged, and a bulk load keeps it long.
 
 import (
 	"context"
@@ -100,7 +101,7 @@ func keepGinIndexes(ctx context.Context, pgURL string, interval time.Duration, l
 			logger.Warn("gin indexer: listing indexes failed", "error", err)
 		}
 		for _, t := range missing {
-			sql := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s USING gin ((_jsonb -> %s))`,
+			sql := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s USING gin ((_jsonb -> %s)) WITH (fastupdate = off)`,
 				pgx.Identifier{t.name}.Sanitize(), pgx.Identifier{t.schema, t.table}.Sanitize(), quoteLiteral(t.key))
 			// A table or schema dropped meanwhile makes this fail; the next round sees it gone.
 			if _, err := pool.Exec(ctx, sql); err != nil && ctx.Err() == nil {

@@ -177,6 +177,9 @@ export function planBatch(target: IngestTarget, batch: RecordBatch, limits: Inge
     violations.push(...planGroup("influences", batch.influences, influenceCandidates, rows, plans));
   }
   violations.push(...missingRequired(plans, required));
+  if (rows > 0 && plans.length === 0) {
+    violations.push({ field: "batch", description: "carries no columns: there is nothing to write" });
+  }
 
   let eventTimes: BatchPlan["eventTimes"];
   if (batch.eventTimes !== undefined && (batch.eventTimes.unixMillis.length > 0 || batch.eventTimes.nullMask.length > 0)) {
