@@ -179,6 +179,8 @@ async function irisDemo(client: SightlineClient, project: string): Promise<strin
   const late = await client.put(target, { recordIds: labelled.map((i) => ids[i]!), columns: { is_virginica: column(labelled, (f) => f[4] === "virginica") } });
   lines.push(`put         late labels by record ID: ${late.rowsAccepted} of ${production.length} production flowers`);
 
+  // Every write with data is done: a count that starts after this moment sees all of it.
+  const settled = Date.now();
   const bad = await client.put(target, { recordIds: ["flower-999"], eventTimes: [Date.now()], columns: { petal_length: [-1], sepal_length: [5], sepal_width: [3], petal_width: [1] }, predictions: { p_virginica: [0.5] } });
   const error = bad.rowErrors[0];
   lines.push(`rejected    ${error?.recordId}: ${error?.field} ${error?.description}`);
@@ -187,7 +189,7 @@ async function irisDemo(client: SightlineClient, project: string): Promise<strin
   for await (const batch of client.readRecords({ target, recordIds: [ids[production[0]!]!] })) rows += batch.recordIds.length;
   lines.push(`read        ${rows} joined record back by ID`);
 
-  const stats = await waitForStats(client, project, "iris", Date.now());
+  const stats = await waitForStats(client, project, "iris", settled);
   if (stats === undefined) {
     lines.push("stats       no worker has counted the collection yet");
   } else {

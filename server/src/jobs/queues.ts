@@ -30,7 +30,8 @@ export function createQueues(connection: Redis, prefix: string, log: Logger): Qu
           "collection",
           { project, collection },
           {
-            deduplication: { id: `${project}/${collection}` },
+            // A change made while a count runs must not be lost: keep one more count queued behind the active one.
+            deduplication: { id: `${project}/${collection}`, keepLastIfActive: true },
             removeOnComplete: 100,
             removeOnFail: 1000,
             attempts: 3,

@@ -89,6 +89,8 @@ async function countTarget(store: Store, key: string, split: string, models: str
 /** Recounts one collection from what is stored. Counting is idempotent, so a job retried after a crash is harmless. */
 export async function computeCollectionStats(store: Store, project: string, collection: string): Promise<CollectionStatsDoc | null> {
   const id = docId(project, collection);
+  // Stamped at the start: every write before this moment is counted, so a reader can tell which writes it covers.
+  const computeTime = new Date();
   const parent = await store.collections.findOne({ _id: id });
   if (parent === null) return null;
   const splitDocs = await store.splits.find({ project, collection }, { projection: { name: 1 } }).sort({ _id: 1 }).toArray();
@@ -104,7 +106,7 @@ export async function computeCollectionStats(store: Store, project: string, coll
     modelCount: models.length,
     fieldCount: parent.fields.length,
     targets,
-    computeTime: new Date(),
+    computeTime,
   };
   await store.collectionStats.replaceOne({ _id: id }, doc, { upsert: true });
   return doc;

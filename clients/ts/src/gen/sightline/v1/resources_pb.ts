@@ -474,7 +474,7 @@ export type CollectionStats = Message<"sightline.v1.CollectionStats"> & {
   productionRecords: bigint;
 
   /**
-   * When the worker computed these figures.
+   * When the worker started counting: every write before it is included.
    *
    * @generated from field: google.protobuf.Timestamp compute_time = 8;
    */
