@@ -8,4 +8,7 @@ npm run --silent check:proto
 npm run --silent check:generated
 npm run --silent typecheck
 npm run --silent build
-npx vitest run --config test/vitest.config.ts
+mkdir -p .dev
+npx vitest run --config test/vitest.config.ts --reporter=default --reporter=json --outputFile.json=.dev/vitest-results.json
+# One plain closing line, for readers that do not know vitest's summary.
+node -e 'const r = JSON.parse(require("fs").readFileSync(".dev/vitest-results.json", "utf8")); console.log(`typescript: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)'
