@@ -57,6 +57,14 @@ export function cellReader(rule: ValueRule, column: Column, nullMask: Uint8Array
     }
     return value;
   };
+  /** A doubles cell: null and NaN (how pandas spells a missing float) read as missing, infinities are refused. */
+  const readDouble = (data: number[], row: number, finite: (v: number) => unknown): unknown => {
+    if (isNull(nullMask, row)) return missing();
+    const v = data[row]!;
+    if (Number.isNaN(v)) return rule.nanIsNull ? missing() : reject(RowErrorReason.NOT_FINITE, "NaN is not a finite number");
+    if (!Number.isFinite(v)) return reject(RowErrorReason.NOT_FINITE, `${v} is not finite`);
+    return finite(v);
+  };
   const wrongType = (): CellReader => ({
     problem,
     read: (row) =>
@@ -68,17 +76,7 @@ export function cellReader(rule: ValueRule, column: Column, nullMask: Uint8Array
     case FieldType.DOUBLE: {
       if (values.case === "doubles") {
         const data = values.value.values;
-        return {
-          problem,
-          read(row) {
-            if (isNull(nullMask, row)) return missing();
-            const v = data[row]!;
-            // NaN is how pandas and numpy spell a missing float, so a schema field reads it as null.
-            if (Number.isNaN(v)) return rule.nanIsNull ? missing() : reject(RowErrorReason.NOT_FINITE, "NaN is not a finite number");
-            if (!Number.isFinite(v)) return reject(RowErrorReason.NOT_FINITE, `${v} is not finite`);
-            return inRange(v);
-          },
-        };
+        return { problem, read: (row) => readDouble(data, row, inRange) };
       }
       if (values.case === "int64s") {
         const data = values.value.values;
@@ -102,28 +100,17 @@ export function cellReader(rule: ValueRule, column: Column, nullMask: Uint8Array
           const date = new Date(ms);
           return Number.isNaN(date.getTime()) ? reject(RowErrorReason.OUT_OF_RANGE, `${v} is not a valid time`) : date;
         }
-        if ((rule.min !== undefined && Number(v) < rule.min) || (rule.max !== undefined && Number(v) > rule.max)) {
-          return reject(RowErrorReason.OUT_OF_RANGE, `${v} is outside [${rule.min ?? "-inf"}, ${rule.max ?? "+inf"}]`);
-        }
-        return int64ToStored(v);
+        return inRange(Number(v)) === rejected ? rejected : int64ToStored(v);
       };
       if (values.case === "int64s") {
         const data = values.value.values;
         return { problem, read: (row) => (isNull(nullMask, row) ? missing() : asStored(data[row]!)) };
       }
       if (values.case === "doubles") {
+        // A pandas integer column with missing values arrives as floats with NaN.
         const data = values.value.values;
-        return {
-          problem,
-          read(row) {
-            if (isNull(nullMask, row)) return missing();
-            const v = data[row]!;
-            // A pandas integer column with missing values arrives as floats with NaN.
-            if (Number.isNaN(v)) return rule.nanIsNull ? missing() : reject(RowErrorReason.NOT_FINITE, "NaN is not a finite number");
-            if (!Number.isSafeInteger(v)) return reject(RowErrorReason.WRONG_TYPE, `${v} is not a whole number`);
-            return asStored(BigInt(v));
-          },
-        };
+        const whole = (v: number) => (Number.isSafeInteger(v) ? asStored(BigInt(v)) : reject(RowErrorReason.WRONG_TYPE, `${v} is not a whole number`));
+        return { problem, read: (row) => readDouble(data, row, whole) };
       }
       return wrongType();
     }
