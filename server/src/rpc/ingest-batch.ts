@@ -4,7 +4,7 @@ import type { RecordBatch } from "../gen/sightline/v1/records_pb.js";
 import type { DataKind } from "../gen/sightline/v1/records_pb.js";
 import type { IngestConfig } from "../config.js";
 import { planBatch } from "../ingest/plan.js";
-import { validateRows, type RowErrorInit } from "../ingest/rows.js";
+import { validateRows, type RowErrorInit, type RowWrite } from "../ingest/rows.js";
 import type { Store } from "../store/db.js";
 import { writeRecords, type ResolvedTarget } from "../store/records.js";
 import { ConnectError, Code } from "@connectrpc/connect";
@@ -28,6 +28,7 @@ export async function ingestBatch(
   batch: RecordBatch,
   limits: IngestConfig,
   signal: AbortSignal,
+  write: (writes: RowWrite[]) => Promise<void> = (writes) => writeRecords(store, target, writes, limits.writeChunkRows),
 ): Promise<BatchResult> {
   const { plan, violations } = planBatch({ fields: target.collection.fields, production: target.production, model: target.model }, batch, limits);
   if (plan === undefined) throw new BatchRefused(violations);
@@ -35,6 +36,6 @@ export async function ingestBatch(
   // A call that is already cancelled or past its deadline writes nothing more.
   if (signal.aborted) throw new ConnectError("the call was cancelled before the batch was written", Code.Canceled);
   // Once started, a batch is written whole: no cancellation check between its chunks.
-  await writeRecords(store, target, outcome.writes, limits.writeChunkRows);
+  await write(outcome.writes);
   return { rows: plan.rows, kinds: outcome.kinds, errors: outcome.errors };
 }

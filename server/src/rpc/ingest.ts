@@ -25,6 +25,8 @@ import { findRecords, resolveTarget, type ResolvedTarget } from "../store/record
 import type { RpcDeps } from "./deps.js";
 import { BatchRefused, ingestBatch } from "./ingest-batch.js";
 import { StreamWindow } from "./stream-window.js";
+import { WriteCoalescer } from "../store/write-coalescer.js";
+import type { RowWrite } from "../ingest/rows.js";
 
 const never = new Promise<never>(() => undefined);
 
@@ -97,12 +99,14 @@ export function registerIngest(router: ConnectRouter, { store, queues, config }:
       const iterator = requests[Symbol.asyncIterator]();
       const { target } = await readHeader(iterator, store, ctx);
       const window = new StreamWindow<StreamResponse>(limits.streamWindow);
+      const coalescer = new WriteCoalescer(store, target, limits.writeChunkRows);
+      const write = (writes: RowWrite[]) => coalescer.write(writes);
       let lastRecount = Date.now();
       const writeOne = async (sequence: bigint, batch: RecordBatch | undefined): Promise<StreamResponse> => {
         const summary = new SummaryBuilder(limits.maxRowErrors);
         try {
           if (batch === undefined) throw new BatchRefused([{ field: "batch", description: "is required" }]);
-          const result = await ingestBatch(store, target, batch, limits, ctx.signal);
+          const result = await ingestBatch(store, target, batch, limits, ctx.signal, write);
           summary.add(sequence, result.rows, result.kinds, result.errors);
           return create(StreamResponseSchema, { sequence, summary: summary.build() });
         } catch (err) {
