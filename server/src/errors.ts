@@ -3,7 +3,7 @@
 // a BadRequest, PreconditionFailure or ResourceInfo detail.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MongoError, MongoNetworkError, MongoServerSelectionError } from "mongodb";
+import { MongoBulkWriteError, MongoError, MongoNetworkError, MongoServerSelectionError } from "mongodb";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
@@ -99,10 +99,20 @@ export function toConnectError(err: unknown): ConnectError {
   return new ConnectError("internal error", Code.Internal);
 }
 
-/** A duplicate-key error from MongoDB (11000) or FerretDB, which reports some of them with code 1. */
+function duplicateCode(code: unknown, message: string): boolean {
+  return code === 11000 || (code === 1 && /duplicate/i.test(message));
+}
+
+/**
+ * A duplicate-key error from MongoDB (11000) or FerretDB, which reports some of them with code 1; for a bulk write,
+ * one whose every write error is a duplicate key.
+ */
 export function isDuplicateKey(err: unknown): boolean {
-  if (!(err instanceof MongoError)) return false;
-  return err.code === 11000 || (err.code === 1 && /duplicate/i.test(err.message));
+  if (err instanceof MongoBulkWriteError) {
+    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    return errors.length > 0 && errors.every((e) => duplicateCode(e.code, e.errmsg ?? ""));
+  }
+  return err instanceof MongoError && duplicateCode(err.code, err.message);
 }
 
 export function throwIfInvalid(violations: Violation[]): void {

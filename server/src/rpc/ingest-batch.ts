@@ -1,13 +1,12 @@
 // The one path every way in shares: plan the batch, validate its rows, upsert the accepted ones.
-import type { Violation } from "../errors.js";
-import type { RecordBatch } from "../gen/sightline/v1/records_pb.js";
-import type { DataKind } from "../gen/sightline/v1/records_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { IngestConfig } from "../config.js";
+import type { Violation } from "../errors.js";
+import type { DataKind, RecordBatch } from "../gen/sightline/v1/records_pb.js";
 import { planBatch } from "../ingest/plan.js";
 import { validateRows, type RowErrorInit, type RowWrite } from "../ingest/rows.js";
 import type { Store } from "../store/db.js";
 import { writeRecords, type ResolvedTarget } from "../store/records.js";
-import { ConnectError, Code } from "@connectrpc/connect";
 
 export interface BatchResult {
   rows: number;

@@ -1,5 +1,5 @@
 // Record documents: resolving where rows go, upserting them, and reading them back.
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type Filter } from "mongodb";
+import type { AnyBulkWriteOperation, Filter } from "mongodb";
 import { checkResourceNames } from "../catalog/names.js";
 import { failedPrecondition, invalidArgument, isDuplicateKey, notFound, throwIfInvalid, unavailable } from "../errors.js";
 import { ErrorReason } from "../gen/sightline/v1/errors_pb.js";
@@ -92,7 +92,7 @@ async function bulkWriteWithRetry(store: Store, ops: AnyBulkWriteOperation<Recor
       else await store.records.bulkWrite(ops, { ordered: false });
       return;
     } catch (err) {
-      if (!isDuplicateKey(err) && !(err instanceof MongoBulkWriteError && err.writeErrors instanceof Array && err.writeErrors.every((e) => e.code === 11000))) throw err;
+      if (!isDuplicateKey(err)) throw err;
       if (attempt >= 3) throw unavailable("MongoDB");
     }
   }
