@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash server/dev/bootstrap.sh
 npm run --silent check:proto
 npm run --silent check:generated
+bash test/check-clients.sh
 npm run --silent typecheck
 npm run --silent build
 mkdir -p .dev

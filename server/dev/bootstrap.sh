@@ -82,4 +82,17 @@ go_install() { # name module version
 go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION"
 go_install grpc-health-probe github.com/grpc-ecosystem/grpc-health-probe "$HEALTH_PROBE_VERSION"
 
+# --- Code generation plugins for the Python and Go clients (pinned in clients/protogen) -----------------
+venv=".venv-protogen"
+requirements="clients/protogen/requirements.txt"
+if [[ ! -x $venv/bin/python || $requirements -nt $venv/.installed ]]; then
+  say "installing the Python code generators into $venv"
+  { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet -r "$requirements"; } >&2 || die "pip install -r $requirements failed"
+  touch "$venv/.installed"
+fi
+# `go tool` builds the pinned plugins on first use and caches them; building them here keeps that out of buf's run.
+need_go protoc-gen-go
+(cd clients/protogen && go build -o /dev/null google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc) >&2 ||
+  die "building the Go code generators in clients/protogen failed"
+
 trap - ERR
