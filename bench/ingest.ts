@@ -2,12 +2,8 @@
 // latency against direct single-document upserts at the same rate.
 //
 //   npx tsx bench/ingest.ts [--records 200000] [--batch 1000] [--rate 500] [--seconds 60] [--skip-realtime]
-import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { startBenchServer } from "./bench-server.js";
 import { MongoClient, type AnyBulkWriteOperation } from "mongodb";
 import {
   createSightlineClient,
@@ -19,7 +15,6 @@ import {
   type StreamRequest,
   type StreamResponse,
 } from "../clients/ts/src/index.js";
-import { ensureServices, ferretdbServerEnv } from "../server/dev/services.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -33,7 +28,6 @@ const { values: args } = parseArgs({
 });
 const records = Number(args.records);
 const batchSize = Number(args.batch);
-const root = fileURLToPath(new URL("..", import.meta.url));
 const features = Array.from({ length: 20 }, (_, i) => `f${i}`);
 
 /** A small deterministic generator, so both paths write the same values. */
@@ -84,35 +78,8 @@ function fmt(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-async function startServer(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ["dist/server/src/main.js"], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on("line", (l) => l.includes('"msg":"listening"') && resolve(l));
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { child, port: (JSON.parse(line) as { port: number }).port };
-}
-
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
-
-const services = await ensureServices({ log: () => undefined });
-const database = `bench_${randomBytes(3).toString("hex")}`;
-const adminKey = `bench-${randomBytes(16).toString("hex")}`;
-const server = await startServer({
-  ...process.env,
-  ...ferretdbServerEnv,
-  MONGODB_URL: services.mongodbUrl,
-  REDIS_URL: services.redisUrl,
-  MONGODB_DATABASE: database,
-  SIGHTLINE_ADMIN_KEY: adminKey,
-  SIGHTLINE_PORT: "0",
-  SIGHTLINE_LOG_LEVEL: "info",
-  SIGHTLINE_QUEUE_PREFIX: `{${database}}`,
-});
+const server = await startBenchServer();
+const { services, database, adminKey } = server;
 const client = createSightlineClient({ url: `http://127.0.0.1:${server.port}`, apiKey: adminKey });
 const mongo = new MongoClient(services.mongodbUrl);
 await mongo.connect();
@@ -176,7 +143,7 @@ try {
   console.log(`direct driver bulkWrite upserts  ${fmt(directRate).padStart(10)} records/s  (${fmt(directSeconds, 1)} s)`);
   console.log(`service Upload                   ${fmt(serviceRate).padStart(10)} records/s  (${fmt(serviceSeconds, 1)} s)`);
   console.log(`ratio service/direct             ${fmt(serviceRate / directRate, 2).padStart(10)}  (target >= 0.80)`);
-  console.log(`server peak RSS                  ${fmt(peakRssMiB(server.child.pid!), 0).padStart(10)} MiB  (target < 400)`);
+  console.log(`server peak RSS                  ${fmt(server.peakRssMiB(), 0).padStart(10)} MiB  (target < 400)`);
   }
 
   if (!args["skip-realtime"]) {

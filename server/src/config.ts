@@ -33,6 +33,8 @@ export interface IngestConfig {
   writeChunkRows: number;
   /** Batches of one Stream written concurrently before the server stops reading it. */
   streamWindow: number;
+  /** Batches of one Upload written concurrently before the server stops reading it. */
+  uploadWindow: number;
 }
 
 export const logLevels = ["debug", "info", "warn", "error"] as const;
@@ -135,6 +137,7 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
       maxRowErrors: integer(env, "SIGHTLINE_MAX_ROW_ERRORS", 100, 0, 100_000),
       writeChunkRows: integer(env, "SIGHTLINE_WRITE_CHUNK_ROWS", 1000, 1, 100_000),
       streamWindow: integer(env, "SIGHTLINE_STREAM_WINDOW", 16, 1, 1024),
+      uploadWindow: integer(env, "SIGHTLINE_UPLOAD_WINDOW", 3, 1, 64),
     },
   };
 }

@@ -67,3 +67,22 @@ export interface RecordDoc {
   wp?: Record<string, Date>;
   wi?: Record<string, Date>;
 }
+
+/**
+ * The whole document a first write of a record creates: the same result as its upsert on a missing record. `$set`
+ * paths hold at most one dot (`p.<model>`; model names have none), so they nest one level.
+ */
+export function newRecordDoc(targetKeyValue: string, collection: string, recordId: string, set: Record<string, unknown>): RecordDoc {
+  const doc: Record<string, unknown> = { _id: recordDocId(targetKeyValue, recordId), c: collection, ct: targetKeyValue, rid: recordId };
+  for (const [path, value] of Object.entries(set)) {
+    const dot = path.indexOf(".");
+    if (dot < 0) {
+      doc[path] = value;
+      continue;
+    }
+    const parent = path.slice(0, dot);
+    const nested = (doc[parent] ??= {}) as Record<string, unknown>;
+    nested[path.slice(dot + 1)] = value;
+  }
+  return doc as unknown as RecordDoc;
+}

@@ -14,11 +14,29 @@ export interface BatchResult {
   errors: RowErrorInit[];
 }
 
+/** A validated batch: its accepted rows, ready to write, and what the summary says of it. */
+export interface PreparedBatch extends BatchResult {
+  writes: RowWrite[];
+}
+
 /** A batch refused whole: none of its rows was written. */
 export class BatchRefused extends Error {
   constructor(readonly violations: Violation[]) {
     super(violations.map((v) => `${v.field}: ${v.description}`).join("; "));
   }
+}
+
+/** Plans and validates a batch without writing; throws BatchRefused when the batch is refused whole. */
+export function prepareBatch(target: ResolvedTarget, batch: RecordBatch, limits: IngestConfig): PreparedBatch {
+  const { plan, violations } = planBatch({ fields: target.collection.fields, production: target.production, model: target.model }, batch, limits);
+  if (plan === undefined) throw new BatchRefused(violations);
+  const outcome = validateRows(plan, batch.recordIds, { targetKey: target.key, production: target.production, model: target.model?.name, now: new Date() }, limits);
+  return { rows: plan.rows, kinds: outcome.kinds, errors: outcome.errors, writes: outcome.writes };
+}
+
+/** A call that is already cancelled or past its deadline writes nothing more. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new ConnectError("the call was cancelled before the batch was written", Code.Canceled);
 }
 
 export async function ingestBatch(
@@ -29,12 +47,9 @@ export async function ingestBatch(
   signal: AbortSignal,
   write: (writes: RowWrite[]) => Promise<void> = (writes) => writeRecords(store, target, writes, limits.writeChunkRows),
 ): Promise<BatchResult> {
-  const { plan, violations } = planBatch({ fields: target.collection.fields, production: target.production, model: target.model }, batch, limits);
-  if (plan === undefined) throw new BatchRefused(violations);
-  const outcome = validateRows(plan, batch.recordIds, { targetKey: target.key, production: target.production, model: target.model?.name, now: new Date() }, limits);
-  // A call that is already cancelled or past its deadline writes nothing more.
-  if (signal.aborted) throw new ConnectError("the call was cancelled before the batch was written", Code.Canceled);
+  const prepared = prepareBatch(target, batch, limits);
+  throwIfAborted(signal);
   // Once started, a batch is written whole: no cancellation check between its chunks.
-  await write(outcome.writes);
-  return { rows: plan.rows, kinds: outcome.kinds, errors: outcome.errors };
+  await write(prepared.writes);
+  return { rows: prepared.rows, kinds: prepared.kinds, errors: prepared.errors };
 }

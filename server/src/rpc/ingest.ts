@@ -21,9 +21,9 @@ import { encodeBatch, readColumns } from "../ingest/encode.js";
 import type { RecordDoc } from "../ingest/layout.js";
 import { SummaryBuilder } from "../ingest/summary.js";
 import type { Store } from "../store/db.js";
-import { findRecords, resolveTarget, type ResolvedTarget } from "../store/records.js";
+import { findRecords, resolveTarget, writeRecords, type ResolvedTarget } from "../store/records.js";
 import type { RpcDeps } from "./deps.js";
-import { BatchRefused, ingestBatch } from "./ingest-batch.js";
+import { BatchRefused, ingestBatch, prepareBatch, throwIfAborted, type PreparedBatch } from "./ingest-batch.js";
 import { StreamWindow } from "./stream-window.js";
 import { WriteCoalescer } from "../store/write-coalescer.js";
 import type { RowWrite } from "../ingest/rows.js";
@@ -71,24 +71,37 @@ export function registerIngest(router: ConnectRouter, { store, queues, config }:
       const iterator = requests[Symbol.asyncIterator]();
       const { target } = await readHeader(iterator, store, ctx);
       const summary = new SummaryBuilder(limits.maxRowErrors);
+      // Batches are validated in order as they arrive and written up to a window at once, so validation, the
+      // network and the database overlap; a batch sharing a record ID with one in flight waits for it.
+      const window = new StreamWindow<void>(limits.uploadWindow);
+      const settleWindow = async () => {
+        for (let entry = window.shift(); entry !== undefined; entry = window.shift()) await entry.done;
+      };
       let index = 0;
       try {
         for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
           if (next.value.message.case !== "batch") {
             throw invalidArgument([{ field: `messages[${index + 1}]`, description: "only the first message may be a header" }]);
           }
+          const batch = next.value.message.value;
+          let prepared: PreparedBatch;
           try {
-            const result = await ingestBatch(store, target, next.value.message.value, limits, ctx.signal);
-            summary.add(BigInt(index), result.rows, result.kinds, result.errors);
+            prepared = prepareBatch(target, batch, limits);
           } catch (err) {
             if (!(err instanceof BatchRefused)) throw err;
+            await settleWindow();
             throw invalidArgument(
               prefixed(`batches[${index}]`, err.violations),
               `batch ${index} refused, nothing of it written (the ${index} batches before it are): ${err.message}`,
             );
           }
+          throwIfAborted(ctx.signal);
+          if (window.full) await window.shift()!.done;
+          window.add(new Set(batch.recordIds), () => writeRecords(store, target, prepared.writes, limits.writeChunkRows));
+          summary.add(BigInt(index), prepared.rows, prepared.kinds, prepared.errors);
           index += 1;
         }
+        await settleWindow();
       } finally {
         if (index > 0) await recount(target);
       }

@@ -1,11 +1,12 @@
 // Record documents: resolving where rows go, upserting them, and reading them back.
-import type { AnyBulkWriteOperation, Filter } from "mongodb";
+import { MongoBulkWriteError, type AnyBulkWriteOperation, type Filter } from "mongodb";
 import { checkResourceNames } from "../catalog/names.js";
 import { failedPrecondition, invalidArgument, isDuplicateKey, notFound, throwIfInvalid, unavailable } from "../errors.js";
 import { ErrorReason } from "../gen/sightline/v1/errors_pb.js";
 import type { Target } from "../gen/sightline/v1/records_pb.js";
 import {
   collectionKey,
+  newRecordDoc,
   productionTarget,
   recordDocId,
   splitTarget,
@@ -63,15 +64,19 @@ export async function resolveTarget(store: Store, target: Target | undefined, pu
 }
 
 /**
- * Upserts accepted rows in unordered bulk writes of at most `chunkRows` rows. Every write is idempotent, so a failed
- * bulk is retried whole. Small chunks exist for FerretDB 1.x, which holds one PostgreSQL connection per update that
- * matches an existing record until the whole command ends, and waits forever once its pool is used up; MongoDB takes
- * whole batches.
+ * Writes accepted rows: first as inserts of whole new records, then, for the records that already exist, as upserts
+ * of just the carried kinds in unordered bulk writes of at most `chunkRows` rows. An insert lands only where the
+ * record is missing, which is exactly when the upsert would have created it, and the unique `_id` decides races;
+ * inserts matter because a store such as FerretDB inserts many times faster than it upserts. Every write is
+ * idempotent, so a failed bulk is retried whole. Small upsert chunks exist for FerretDB 1.x, which holds one
+ * PostgreSQL connection per update that matches an existing record until the whole command ends, and waits forever
+ * once its pool is used up; MongoDB takes whole batches.
  */
 export async function writeRecords(store: Store, target: ResolvedTarget, writes: RowWrite[], chunkRows: number): Promise<void> {
   const collection = collectionKey(target.project, target.collection.name);
-  for (let start = 0; start < writes.length; start += chunkRows) {
-    const ops: AnyBulkWriteOperation<RecordDoc>[] = writes.slice(start, start + chunkRows).map((w) => ({
+  const existing = await insertNewRecords(store, target.key, collection, writes);
+  for (let start = 0; start < existing.length; start += chunkRows) {
+    const ops: AnyBulkWriteOperation<RecordDoc>[] = existing.slice(start, start + chunkRows).map((w) => ({
       updateOne: {
         filter: { _id: recordDocId(target.key, w.recordId) },
         update: { $set: w.set, $setOnInsert: { c: collection, ct: target.key, rid: w.recordId } },
@@ -79,6 +84,22 @@ export async function writeRecords(store: Store, target: ResolvedTarget, writes:
       },
     }));
     await bulkWriteWithRetry(store, ops);
+  }
+}
+
+/** Inserts the rows whose records are new; returns the rows whose records already existed, in their order. */
+async function insertNewRecords(store: Store, key: string, collection: string, writes: RowWrite[]): Promise<RowWrite[]> {
+  if (writes.length === 0) return [];
+  const docs = writes.map((w) => newRecordDoc(key, collection, w.recordId, w.set));
+  try {
+    if (docs.length === 1) await store.records.insertOne(docs[0]!);
+    else await store.records.insertMany(docs, { ordered: false });
+    return [];
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    if (!(err instanceof MongoBulkWriteError)) return writes;
+    const failed = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    return failed.map((e) => e.index).sort((a, b) => a - b).map((i) => writes[i]!);
   }
 }
 
