@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The generated Python and Go client code builds, vets and imports (the ergonomic layers and their suites come next).
+# The generated Python and Go client code builds, vets and imports; test/clients/run.ts runs the suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 (cd clients/go && go vet ./... && go build ./...)

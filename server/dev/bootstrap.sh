@@ -90,6 +90,15 @@ if [[ ! -x $venv/bin/python || $requirements -nt $venv/.installed ]]; then
   { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet -r "$requirements"; } >&2 || die "pip install -r $requirements failed"
   touch "$venv/.installed"
 fi
+# The Python client's tests, type checks and benchmark run in their own pinned environment.
+clients_venv=".venv-clients"
+clients_requirements="clients/python/requirements-dev.txt"
+if [[ ! -x $clients_venv/bin/python || $clients_requirements -nt $clients_venv/.installed ]]; then
+  say "installing the Python client's test environment into $clients_venv"
+  { python3 -m venv "$clients_venv" && "$clients_venv/bin/pip" install --quiet -r "$clients_requirements"; } >&2 ||
+    die "pip install -r $clients_requirements failed"
+  touch "$clients_venv/.installed"
+fi
 # `go tool` builds the pinned plugins on first use and caches them; building them here keeps that out of buf's run.
 need_go protoc-gen-go
 (cd clients/protogen && go build -o /dev/null google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc) >&2 ||
