@@ -151,52 +151,86 @@ try {
     const seconds = Number(args.seconds);
     const count = rate * seconds;
     const interval = 1000 / rate;
-    console.log(`\n# Real-time: one record per message, ${rate} messages/s for ${seconds} s`);
+    // The two paths alternate in blocks of 10 s (each block's first path alternating too), so both see the same
+    // table sizes, autovacuum runs and neighbours; a whole run of one and then the other favours whichever goes first.
+    const blockSize = Math.min(count, rate * 10);
+    console.log(`\n# Real-time: one record per message, ${rate} messages/s for ${seconds} s per path, alternating in blocks of ${blockSize / rate} s`);
 
-    // Open loop, like the stream: each upsert goes out on schedule without waiting for the one before, so both
-    // paths include the queueing the database imposes at this rate.
-    const directLatencies: number[] = [];
-    const production = db.collection<{ _id: string }>("records");
-    const inFlight: Promise<void>[] = [];
-    let t0 = performance.now();
-    for (let i = 0; i < count; i++) {
-      const due = t0 + i * interval;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const b = makeBatch(1_000_000_000 + i, 1, Date.now());
-      const sent = performance.now();
-      inFlight.push(
-        production
-          .updateOne(
-            { _id: `bench/loans|p-direct|${b.recordIds[0]}` },
-            { $set: directSet(b, 0, new Date()), $setOnInsert: { c: "bench/loans", ct: "bench/loans|p-direct", rid: b.recordIds[0] } },
-            { upsert: true },
-          )
-          .then(() => {
-            directLatencies.push(performance.now() - sent);
-          }),
-      );
-    }
-    await Promise.all(inFlight);
-
-    const sentAt = new Map<bigint, number>();
-    const latencies: number[] = [];
-    async function* messages(): AsyncIterable<StreamRequest> {
-      yield { message: { case: "header", value: { project: "bench", collection: "loans", destination: { case: "production", value: true } } } } as unknown as StreamRequest;
-      t0 = performance.now();
-      for (let i = 0; i < count; i++) {
-        const due = t0 + i * interval;
-        const wait = due - performance.now();
+    /** Sends messages on schedule (open loop) whatever the previous ones are doing. */
+    async function onSchedule(n: number, send: (i: number) => void): Promise<void> {
+      const start = performance.now();
+      for (let i = 0; i < n; i++) {
+        const wait = start + i * interval - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const sequence = BigInt(i + 1);
-        const batch = toRecordBatch(makeBatch(2_000_000_000 + i, 1, Date.now()));
-        sentAt.set(sequence, performance.now());
-        yield { message: { case: "batch", value: { sequence, batch } } } as unknown as StreamRequest;
+        send(i);
       }
     }
-    for await (const ack of client.ingest.stream(messages()) as AsyncIterable<StreamResponse>) {
-      latencies.push(performance.now() - sentAt.get(ack.sequence)!);
-      sentAt.delete(ack.sequence);
+
+    const directLatencies: number[] = [];
+    const production = db.collection<{ _id: string }>("records");
+    async function directBlock(first: number, n: number): Promise<void> {
+      const inFlight: Promise<void>[] = [];
+      await onSchedule(n, (i) => {
+        const b = makeBatch(1_000_000_000 + first + i, 1, Date.now());
+        const sent = performance.now();
+        inFlight.push(
+          production
+            .updateOne(
+              { _id: `bench/loans|p-direct|${b.recordIds[0]}` },
+              { $set: directSet(b, 0, new Date()), $setOnInsert: { c: "bench/loans", ct: "bench/loans|p-direct", rid: b.recordIds[0] } },
+              { upsert: true },
+            )
+            .then(() => {
+              directLatencies.push(performance.now() - sent);
+            }),
+        );
+      });
+      await Promise.all(inFlight);
+    }
+
+    const latencies: number[] = [];
+    async function streamBlock(first: number, n: number): Promise<void> {
+      const sentAt = new Map<bigint, number>();
+      async function* messages(): AsyncIterable<StreamRequest> {
+        yield { message: { case: "header", value: { project: "bench", collection: "loans", destination: { case: "production", value: true } } } } as unknown as StreamRequest;
+        // The server resolves the header (a few catalog reads) before its first write; start the clock after that.
+        await new Promise((r) => setTimeout(r, 250));
+        const queue: StreamRequest[] = [];
+        let wake: (() => void) | undefined;
+        const sending = onSchedule(n, (i) => {
+          const sequence = BigInt(first + i + 1);
+          const batch = toRecordBatch(makeBatch(2_000_000_000 + first + i, 1, Date.now()));
+          sentAt.set(sequence, performance.now());
+          queue.push({ message: { case: "batch", value: { sequence, batch } } } as unknown as StreamRequest);
+          wake?.();
+        });
+        for (let i = 0; i < n; i++) {
+          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+          yield queue.shift()!;
+        }
+        await sending;
+      }
+      for await (const ack of client.ingest.stream(messages()) as AsyncIterable<StreamResponse>) {
+        latencies.push(performance.now() - sentAt.get(ack.sequence)!);
+        sentAt.delete(ack.sequence);
+      }
+    }
+
+    for (let first = 0, block = 0; first < count; first += blockSize, block++) {
+      const n = Math.min(blockSize, count - first);
+      if (block % 2 === 0) {
+        await directBlock(first, n);
+        await streamBlock(first, n);
+      } else {
+        await streamBlock(first, n);
+        await directBlock(first, n);
+      }
+      const tail = (xs: number[]) => {
+        const sorted = [...xs].sort((x, y) => x - y);
+        return `p99 ${fmt(percentile(sorted, 99), 2)} ms  max ${fmt(sorted.at(-1) ?? 0, 2)} ms`;
+      };
+      const order = block % 2 === 0 ? "direct first" : "stream first";
+      console.log(`block ${block} (${order}): direct ${tail(directLatencies.slice(first, first + n))} | stream ${tail(latencies.slice(first, first + n))}`);
     }
     if (latencies.length !== count) throw new Error(`${latencies.length} acks for ${count} messages`);
     const s = [...latencies].sort((a, b) => a - b);

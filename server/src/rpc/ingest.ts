@@ -32,6 +32,8 @@ const never = new Promise<never>(() => undefined);
 
 const allKinds = [DataKind.FEATURES, DataKind.LABELS, DataKind.EXTRA, DataKind.PREDICTIONS, DataKind.INFLUENCES];
 const defaultReadBatch = 1000;
+/** Bulk writes one Stream keeps out at once: enough to write each message as it comes while the database keeps up. */
+const streamBulkWrites = 4;
 const maxReadBatch = 10_000;
 
 function prefixed(prefix: string, violations: Violation[]): Violation[] {
@@ -112,7 +114,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config }:
       const iterator = requests[Symbol.asyncIterator]();
       const { target } = await readHeader(iterator, store, ctx);
       const window = new StreamWindow<StreamResponse>(limits.streamWindow);
-      const coalescer = new WriteCoalescer(store, target, limits.writeChunkRows);
+      const coalescer = new WriteCoalescer(store, target, limits.writeChunkRows, streamBulkWrites);
       const write = (writes: RowWrite[]) => coalescer.write(writes);
       let lastRecount = Date.now();
       const writeOne = async (sequence: bigint, batch: RecordBatch | undefined): Promise<StreamResponse> => {

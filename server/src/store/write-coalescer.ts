@@ -1,6 +1,8 @@
-// One Stream's writes, coalesced: while one bulk write is out, the batches that arrive wait together and go out as
-// the next one. A real-time client sending a record per message then costs one round trip per bulk, not per message.
-// Batches that share a record ID never wait together (the stream window orders them), so unordered bulks are safe.
+// One Stream's writes, coalesced: up to `maxWrites` bulk writes run at once, and the batches that arrive while all
+// of them are out wait together and go out as the next one. A real-time client sending a record per message then
+// costs a round trip per message while the database keeps up (no added wait), and one per bulk once it falls
+// behind. Batches that share a record ID never wait together (the stream window orders them), so unordered bulks
+// are safe.
 import type { RowWrite } from "../ingest/rows.js";
 import type { Store } from "./db.js";
 import { writeRecords, type ResolvedTarget } from "./records.js";
@@ -13,33 +15,37 @@ interface Waiting {
 
 export class WriteCoalescer {
   private waiting: Waiting[] = [];
-  private draining = false;
+  private writing = 0;
 
   constructor(
     private readonly store: Store,
     private readonly target: ResolvedTarget,
     private readonly chunkRows: number,
+    private readonly maxWrites: number,
   ) {}
 
   /** Resolves once these rows are durable. */
   write(writes: RowWrite[]): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ writes, resolve, reject });
-      if (!this.draining) void this.drain();
+      this.startNext();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
-    while (this.waiting.length > 0) {
-      const group = this.waiting.splice(0);
-      try {
-        await writeRecords(this.store, this.target, group.flatMap((g) => g.writes), this.chunkRows);
+  private startNext(): void {
+    if (this.writing >= this.maxWrites || this.waiting.length === 0) return;
+    const group = this.waiting.splice(0);
+    this.writing += 1;
+    writeRecords(this.store, this.target, group.flatMap((g) => g.writes), this.chunkRows).then(
+      () => {
         for (const g of group) g.resolve();
-      } catch (err) {
+      },
+      (err: unknown) => {
         for (const g of group) g.reject(err);
-      }
-    }
-    this.draining = false;
+      },
+    ).finally(() => {
+      this.writing -= 1;
+      this.startNext();
+    });
   }
 }
