@@ -119,7 +119,7 @@ try {
     const ops: AnyBulkWriteOperation<{ _id: string }>[] = batch.recordIds.map((id, row) => ({
       updateOne: {
         filter: { _id: `bench/loans|s:direct|${id}` },
-        update: { $set: directSet(batch, row, now), $setOnInsert: { c: "bench/loans", ct: "bench/loans|s:direct", rid: id } },
+        update: { $set: directSet(batch, row, now), $setOnInsert: { ct: "bench/loans|s:direct" } },
         upsert: true,
       },
     }));
@@ -177,7 +177,7 @@ try {
           production
             .updateOne(
               { _id: `bench/loans|p-direct|${b.recordIds[0]}` },
-              { $set: directSet(b, 0, new Date()), $setOnInsert: { c: "bench/loans", ct: "bench/loans|p-direct", rid: b.recordIds[0] } },
+              { $set: directSet(b, 0, new Date()), $setOnInsert: { ct: "bench/loans|p-direct" } },
               { upsert: true },
             )
             .then(() => {

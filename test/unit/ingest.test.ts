@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { toRecordBatch, type BatchInput } from "../../clients/ts/src/batch.js";
 import { DataKind, RowErrorReason } from "../../server/src/gen/sightline/v1/records_pb.js";
 import { FieldKind, FieldType, ModelMode, ScoreType } from "../../server/src/gen/sightline/v1/resources_pb.js";
+import { collectionTargetsPattern, newRecordDoc, productionTarget, recordIdOf, splitTarget, targetKey } from "../../server/src/ingest/layout.js";
 import { buildMask, isNull } from "../../server/src/ingest/null-mask.js";
 import { planBatch, type IngestTarget } from "../../server/src/ingest/plan.js";
 import { validateRows } from "../../server/src/ingest/rows.js";
@@ -145,5 +146,22 @@ describe("rows", () => {
 
   it("counts kinds from the columns present", () => {
     expect(run({ recordIds: ["a"], columns: { y: [true] }, predictions: { score: [0.1] } }).kinds.sort()).toEqual([DataKind.LABELS, DataKind.PREDICTIONS]);
+  });
+});
+
+describe("record layout", () => {
+  it("builds the document an upsert would create, and gives the record ID back from the _id", () => {
+    const key = targetKey("acme", "credit", splitTarget("train"));
+    const doc = newRecordDoc(key, "r|1", { f: { c0: 1 }, wf: new Date(0), "p.risk": { c0: 0.5 }, "wp.risk": new Date(0) });
+    expect(doc).toEqual({ _id: `${key}|r|1`, ct: key, f: { c0: 1 }, wf: new Date(0), p: { risk: { c0: 0.5 } }, wp: { risk: new Date(0) } });
+    expect(recordIdOf(doc)).toBe("r|1");
+  });
+
+  it("matches every target of a collection and no other collection's", () => {
+    const pattern = collectionTargetsPattern("acme", "credit");
+    expect(pattern.test(targetKey("acme", "credit", productionTarget))).toBe(true);
+    expect(pattern.test(targetKey("acme", "credit", splitTarget("train")))).toBe(true);
+    expect(pattern.test(targetKey("acme", "credit2", productionTarget))).toBe(false);
+    expect(pattern.test(targetKey("acme-x", "credit", productionTarget))).toBe(false);
   });
 });

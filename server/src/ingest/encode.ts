@@ -4,7 +4,7 @@ import { Long } from "mongodb";
 import { FieldKind, FieldType } from "../gen/sightline/v1/resources_pb.js";
 import { ColumnSchema, DataKind, RecordBatchSchema, TimestampColumnSchema, type Column, type RecordBatch } from "../gen/sightline/v1/records_pb.js";
 import type { ModelDoc, StoredField } from "../store/db.js";
-import { kindKey, modelKindKey, valueKey, type ModelAgnosticKind, type RecordDoc } from "./layout.js";
+import { kindKey, modelKindKey, recordIdOf, valueKey, type ModelAgnosticKind, type RecordDoc } from "./layout.js";
 import { buildMask } from "./null-mask.js";
 
 export interface ReadColumn {
@@ -88,7 +88,7 @@ export function encodeBatch(docs: RecordDoc[], columns: ReadColumn[]): RecordBat
   const hasTimes = times.some((t) => t !== undefined);
   const encoded = columns.map((c) => ({ group: c.group, column: encodeColumn(c, docs) }));
   return create(RecordBatchSchema, {
-    recordIds: docs.map((d) => d.rid),
+    recordIds: docs.map(recordIdOf),
     eventTimes: hasTimes
       ? create(TimestampColumnSchema, {
           unixMillis: times.map((t) => BigInt(t?.getTime() ?? 0)),

@@ -41,6 +41,17 @@ export function recordDocId(targetKeyValue: string, recordId: string): string {
   return `${targetKeyValue}|${recordId}`;
 }
 
+/** The record ID inside a record's `_id`, which is the target key, a `|` and the ID. */
+export function recordIdOf(doc: Pick<RecordDoc, "_id" | "ct">): string {
+  return doc._id.slice(doc.ct.length + 1);
+}
+
+/** Matches every target key of a collection, for deleting its records: `<project>/<collection>|…`. */
+export function collectionTargetsPattern(project: string, collection: string): RegExp {
+  const escaped = collectionKey(project, collection).replace(/[.*+?^${}()|[\]\\\-]/g, "\\$&");
+  return new RegExp(`^${escaped}\\|`);
+}
+
 const hourMs = 3_600_000;
 
 /** The hour bucket (UTC) of an event time, as a top-level equality key for the monitoring jobs; days are unions of hours. */
@@ -51,9 +62,7 @@ export function hourBucketKey(targetKeyValue: string, eventMs: number): string {
 /** The stored shape of a record, as far as code outside the writer reads it. */
 export interface RecordDoc {
   _id: string;
-  c: string;
   ct: string;
-  rid: string;
   ts?: Date;
   hb?: string;
   f?: Record<string, unknown>;
@@ -72,8 +81,8 @@ export interface RecordDoc {
  * The whole document a first write of a record creates: the same result as its upsert on a missing record. `$set`
  * paths hold at most one dot (`p.<model>`; model names have none), so they nest one level.
  */
-export function newRecordDoc(targetKeyValue: string, collection: string, recordId: string, set: Record<string, unknown>): RecordDoc {
-  const doc: Record<string, unknown> = { _id: recordDocId(targetKeyValue, recordId), c: collection, ct: targetKeyValue, rid: recordId };
+export function newRecordDoc(targetKeyValue: string, recordId: string, set: Record<string, unknown>): RecordDoc {
+  const doc: Record<string, unknown> = { _id: recordDocId(targetKeyValue, recordId), ct: targetKeyValue };
   for (const [path, value] of Object.entries(set)) {
     const dot = path.indexOf(".");
     if (dot < 0) {

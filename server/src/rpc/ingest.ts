@@ -189,7 +189,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config }:
       const kinds = new Set(req.kinds.length > 0 ? req.kinds : allKinds);
       const only = req.fields.length > 0 ? new Set(req.fields) : undefined;
       const columns = readColumns(target.collection.fields, target.model, kinds, only);
-      const projection: Record<string, 1> = { rid: 1, ts: 1 };
+      const projection: Record<string, 1> = { ct: 1, ts: 1 };
       for (const c of columns) projection[c.projection] = 1;
       const batchSize = req.batchSize === 0 ? defaultReadBatch : req.batchSize;
       const cursor = findRecords(store, {

@@ -1,3 +1,4 @@
+import { collectionTargetsPattern } from "../ingest/layout.js";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { PageRequest } from "../catalog/paging.js";
@@ -102,7 +103,7 @@ export async function listCollections(store: Store, project: string, page: PageR
 export async function deleteCollection(store: Store, project: string, name: string): Promise<void> {
   const id = docId(project, name);
   if ((await store.collections.countDocuments({ _id: id }, { limit: 1 })) === 0) throw notFound("data collection", name);
-  await store.records.deleteMany({ c: id });
+  await store.records.deleteMany({ ct: collectionTargetsPattern(project, name) });
   await store.collectionStats.deleteOne({ _id: id });
   await store.models.deleteMany({ project, collection: name });
   await store.splits.deleteMany({ project, collection: name });

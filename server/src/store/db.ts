@@ -140,8 +140,6 @@ async function ensureIndexes(store: Store): Promise<void> {
   // Records are always queried by target first; FerretDB pushes top-level equality down to PostgreSQL.
   await store.records.createIndex({ ct: 1, ts: 1 }, { name: "target_time" });
   await store.records.createIndex({ ct: 1, hb: 1 }, { name: "target_hour" });
-  // Deleting a collection finds its records by this; a project's are deleted collection by collection.
-  await store.records.createIndex({ c: 1 }, { name: "collection" });
 }
 
 /** Document IDs join resource names with '/', which no resource name may contain. */

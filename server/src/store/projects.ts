@@ -1,3 +1,4 @@
+import { collectionTargetsPattern } from "../ingest/layout.js";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { PageRequest } from "../catalog/paging.js";
@@ -33,8 +34,8 @@ export async function listProjects(store: Store, page: PageRequest, only?: strin
 /** Removes the project and everything in it. Children go first, so a failure part-way never leaves orphans behind a live parent. */
 export async function deleteProject(store: Store, name: string): Promise<void> {
   if ((await store.projects.countDocuments({ _id: name }, { limit: 1 })) === 0) throw notFound("project", name);
-  for (const c of await store.collections.find({ project: name }, { projection: { _id: 1 } }).toArray()) {
-    await store.records.deleteMany({ c: c._id });
+  for (const c of await store.collections.find({ project: name }, { projection: { name: 1 } }).toArray()) {
+    await store.records.deleteMany({ ct: collectionTargetsPattern(name, c.name) });
   }
   await store.collectionStats.deleteMany({ project: name });
   await store.models.deleteMany({ project: name });

@@ -5,7 +5,6 @@ import { failedPrecondition, invalidArgument, isDuplicateKey, notFound, throwIfI
 import { ErrorReason } from "../gen/sightline/v1/errors_pb.js";
 import type { Target } from "../gen/sightline/v1/records_pb.js";
 import {
-  collectionKey,
   newRecordDoc,
   productionTarget,
   recordDocId,
@@ -73,13 +72,12 @@ export async function resolveTarget(store: Store, target: Target | undefined, pu
  * once its pool is used up; MongoDB takes whole batches.
  */
 export async function writeRecords(store: Store, target: ResolvedTarget, writes: RowWrite[], chunkRows: number): Promise<void> {
-  const collection = collectionKey(target.project, target.collection.name);
-  const existing = await insertNewRecords(store, target.key, collection, writes);
+  const existing = await insertNewRecords(store, target.key, writes);
   for (let start = 0; start < existing.length; start += chunkRows) {
     const ops: AnyBulkWriteOperation<RecordDoc>[] = existing.slice(start, start + chunkRows).map((w) => ({
       updateOne: {
         filter: { _id: recordDocId(target.key, w.recordId) },
-        update: { $set: w.set, $setOnInsert: { c: collection, ct: target.key, rid: w.recordId } },
+        update: { $set: w.set, $setOnInsert: { ct: target.key } },
         upsert: true,
       },
     }));
@@ -88,9 +86,9 @@ export async function writeRecords(store: Store, target: ResolvedTarget, writes:
 }
 
 /** Inserts the rows whose records are new; returns the rows whose records already existed, in their order. */
-async function insertNewRecords(store: Store, key: string, collection: string, writes: RowWrite[]): Promise<RowWrite[]> {
+async function insertNewRecords(store: Store, key: string, writes: RowWrite[]): Promise<RowWrite[]> {
   if (writes.length === 0) return [];
-  const docs = writes.map((w) => newRecordDoc(key, collection, w.recordId, w.set));
+  const docs = writes.map((w) => newRecordDoc(key, w.recordId, w.set));
   try {
     if (docs.length === 1) await store.records.insertOne(docs[0]!);
     else await store.records.insertMany(docs, { ordered: false });
