@@ -24,7 +24,7 @@ from sightline.v1 import (
     resources_pb2,
 )
 
-from .batches import DEFAULT_INFLUENCE_PREFIX, frame_from_batches, record_batches, route_columns, row_count
+from .batches import DEFAULT_INFLUENCE_PREFIX, Routing, frame_from_batches, record_batches, route_columns, row_count
 from .errors import RowsRejectedError, SightlineError, TLSError, UnavailableError, from_rpc_error
 from .schema import field_type
 from .stream import StreamWriter
@@ -334,6 +334,32 @@ class Client:
         model = self.get_model(target.collection, target.model, project=target.project) if target.model else None
         return schema, model
 
+    def _routing(
+        self,
+        data: pd.DataFrame | Any,
+        target: records_pb2.Target,
+        kinds: Iterable[str] | None,
+        columns: Mapping[str, str] | None,
+        id_column: str | None,
+        timestamp_column: str | None,
+        influence_prefix: str,
+        ignore_unknown: bool,
+    ) -> Routing:
+        """Where each column of `data` goes, under the target collection's schema and model."""
+        schema, model = self._catalog_for(target)
+        return route_columns(
+            data.column_names if hasattr(data, "column_names") else [str(c) for c in data.columns],
+            schema,
+            model,
+            production=target.HasField("production"),
+            id_column=id_column,
+            timestamp_column=timestamp_column,
+            kinds=kinds,
+            rename=columns,
+            influence_prefix=influence_prefix,
+            ignore_unknown=ignore_unknown,
+        )
+
     def upload(
         self,
         data: pd.DataFrame | Any,
@@ -362,19 +388,7 @@ class Client:
         `strict=True` they raise RowsRejectedError after the rest has landed.
         """
         target = self.target(collection, split=split, production=production, model=model, project=project)
-        schema, model_message = self._catalog_for(target)
-        routing = route_columns(
-            data.column_names if hasattr(data, "column_names") else [str(c) for c in data.columns],
-            schema,
-            model_message,
-            production=production,
-            id_column=id_column,
-            timestamp_column=timestamp_column,
-            kinds=kinds,
-            rename=columns,
-            influence_prefix=influence_prefix,
-            ignore_unknown=ignore_unknown,
-        )
+        routing = self._routing(data, target, kinds, columns, id_column, timestamp_column, influence_prefix, ignore_unknown)
         rows = row_count(data)
         show = progress if progress is not None else sys.stderr.isatty()
         bar = tqdm(total=rows, unit="rows", desc=f"upload {collection}", disable=not show)
@@ -403,18 +417,16 @@ class Client:
         columns: Mapping[str, str] | None = None,
         id_column: str | None = None,
         timestamp_column: str | None = None,
+        influence_prefix: str = DEFAULT_INFLUENCE_PREFIX,
+        ignore_unknown: bool = False,
         strict: bool = False,
         project: str | None = None,
     ) -> WriteSummary:
         """A small write in one unary call (the server caps its rows); same column rules as `upload`."""
         target = self.target(collection, split=split, production=production, model=model, project=project)
-        schema, model_message = self._catalog_for(target)
         frame = pd.DataFrame(data) if isinstance(data, Mapping) else data
-        routing = route_columns(
-            [str(c) for c in frame.columns], schema, model_message, production=production, id_column=id_column,
-            timestamp_column=timestamp_column, kinds=kinds, rename=columns,
-        )
-        batches = list(record_batches(frame, routing, max(1, len(frame))))
+        routing = self._routing(frame, target, kinds, columns, id_column, timestamp_column, influence_prefix, ignore_unknown)
+        batches = list(record_batches(frame, routing, max(1, row_count(frame))))
         batch = batches[0] if batches else records_pb2.RecordBatch()
         response = self._call(self.ingest.Put, ingest_service_pb2.PutRequest(target=target, batch=batch))
         return _checked(WriteSummary.from_proto(response.summary), strict)
