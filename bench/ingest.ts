@@ -188,32 +188,41 @@ try {
       await Promise.all(inFlight);
     }
 
+    // One long-lived Stream, as a real-time service keeps: it sends during its blocks and idles during the others.
     const latencies: number[] = [];
-    async function streamBlock(first: number, n: number): Promise<void> {
-      const sentAt = new Map<bigint, number>();
-      async function* messages(): AsyncIterable<StreamRequest> {
-        yield { message: { case: "header", value: { project: "bench", collection: "loans", destination: { case: "production", value: true } } } } as unknown as StreamRequest;
-        // The server resolves the header (a few catalog reads) before its first write; start the clock after that.
-        await new Promise((r) => setTimeout(r, 250));
-        const queue: StreamRequest[] = [];
-        let wake: (() => void) | undefined;
-        const sending = onSchedule(n, (i) => {
-          const sequence = BigInt(first + i + 1);
-          const batch = toRecordBatch(makeBatch(2_000_000_000 + first + i, 1, Date.now()));
-          sentAt.set(sequence, performance.now());
-          queue.push({ message: { case: "batch", value: { sequence, batch } } } as unknown as StreamRequest);
-          wake?.();
-        });
-        for (let i = 0; i < n; i++) {
-          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-          yield queue.shift()!;
+    const sentAt = new Map<bigint, number>();
+    const outbox: StreamRequest[] = [{ message: { case: "header", value: { project: "bench", collection: "loans", destination: { case: "production", value: true } } } } as unknown as StreamRequest];
+    let wakeSender: (() => void) | undefined;
+    let streamEnded = false;
+    let awaitingAcks = 0;
+    let blockAcked: (() => void) | undefined;
+    async function* requests(): AsyncIterable<StreamRequest> {
+      for (;;) {
+        while (outbox.length === 0) {
+          if (streamEnded) return;
+          await new Promise<void>((r) => (wakeSender = r));
         }
-        await sending;
+        yield outbox.shift()!;
       }
-      for await (const ack of client.ingest.stream(messages()) as AsyncIterable<StreamResponse>) {
+    }
+    const acksRead = (async () => {
+      for await (const ack of client.ingest.stream(requests()) as AsyncIterable<StreamResponse>) {
         latencies.push(performance.now() - sentAt.get(ack.sequence)!);
         sentAt.delete(ack.sequence);
+        if (--awaitingAcks === 0) blockAcked?.();
       }
+    })();
+    async function streamBlock(first: number, n: number): Promise<void> {
+      const acked = new Promise<void>((r) => (blockAcked = r));
+      awaitingAcks = n;
+      await onSchedule(n, (i) => {
+        const sequence = BigInt(first + i + 1);
+        const batch = toRecordBatch(makeBatch(2_000_000_000 + first + i, 1, Date.now()));
+        sentAt.set(sequence, performance.now());
+        outbox.push({ message: { case: "batch", value: { sequence, batch } } } as unknown as StreamRequest);
+        wakeSender?.();
+      });
+      await acked;
     }
 
     for (let first = 0, block = 0; first < count; first += blockSize, block++) {
@@ -232,6 +241,9 @@ try {
       const order = block % 2 === 0 ? "direct first" : "stream first";
       console.log(`block ${block} (${order}): direct ${tail(directLatencies.slice(first, first + n))} | stream ${tail(latencies.slice(first, first + n))}`);
     }
+    streamEnded = true;
+    wakeSender?.();
+    await acksRead;
     if (latencies.length !== count) throw new Error(`${latencies.length} acks for ${count} messages`);
     const s = [...latencies].sort((a, b) => a - b);
     const d = [...directLatencies].sort((a, b) => a - b);

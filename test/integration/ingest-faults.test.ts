@@ -4,6 +4,7 @@
 // Sizes: every upsert is a sequential scan in FerretDB 1.x (the dev and CI database), so ingest cost grows with the
 // number of records already stored; thousands of records, each test in its own database, keep the file to seconds.
 // None of the properties checked depends on the count.
+import { readFileSync } from "node:fs";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
@@ -258,4 +259,45 @@ describe("StreamWriter bookkeeping", () => {
     await expect(writer.write(batchFor(2, 1))).rejects.toThrow(/not found/);
     await expect(writer.close()).rejects.toThrow(/not found/);
   });
+});
+
+describe("a long stream", () => {
+  /** Resident memory of a process, from /proc: what the operator sees, garbage included. */
+  function rssMiB(pid: number): number {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;
+  }
+
+  it("keeps the server's memory flat however many messages it carries", async () => {
+    const iso = isolation("longstream");
+    const server = await serve(iso);
+    const client = createSightlineClient({ url: server.url, apiKey: iso.adminKey });
+    await setUp(client);
+    const messages = 16_000;
+    const warmUp = 2_000;
+    const samples: number[] = [];
+    let acked = 0;
+    let ackArrived: (() => void) | undefined;
+    // One single-row batch per message, each sent when the previous one is acked, as a quiet inference service
+    // would: the stream spends its time idle between messages, the case in which a leak per wait once showed.
+    const requests = (async function* () {
+      yield { message: { case: "header" as const, value: target } } as unknown as StreamRequest;
+      for (let b = 0; b < messages; b++) {
+        const arrived = new Promise<void>((r) => (ackArrived = r));
+        yield { message: { case: "batch" as const, value: { sequence: BigInt(b + 1), batch: batchFor(b, 1) } } } as unknown as StreamRequest;
+        await arrived;
+      }
+    })();
+    for await (const ack of client.ingest.stream(requests) as AsyncIterable<StreamResponse>) {
+      expect(ack.error).toBeUndefined();
+      acked += 1;
+      if (acked >= warmUp && acked % 1_000 === 0) samples.push(rssMiB(server.process.pid!));
+      ackArrived?.();
+    }
+    expect(acked).toBe(messages);
+    // The collector's sawtooth swings RSS by tens of MiB, so compare the low points of each half: retaining even
+    // 4 KB per message would lift the second half's by about 30 MiB.
+    const half = Math.floor(samples.length / 2);
+    expect(Math.min(...samples.slice(half)) - Math.min(...samples.slice(0, half))).toBeLessThan(30);
+    expect((await readAll(client)).size).toBe(messages);
+  }, 300_000);
 });

@@ -28,8 +28,6 @@ import { StreamWindow } from "./stream-window.js";
 import { WriteCoalescer } from "../store/write-coalescer.js";
 import type { RowWrite } from "../ingest/rows.js";
 
-const never = new Promise<never>(() => undefined);
-
 const allKinds = [DataKind.FEATURES, DataKind.LABELS, DataKind.EXTRA, DataKind.PREDICTIONS, DataKind.INFLUENCES];
 const defaultReadBatch = 1000;
 /** Bulk writes one Stream keeps out at once: enough to write each message as it comes while the database keeps up. */
@@ -133,13 +131,25 @@ export function registerIngest(router: ConnectRouter, { store, queues, config }:
       // Reading stops while the window is full, so HTTP/2 flow control holds the client back and a stream never
       // holds more than its window of batches. Acks go out as soon as the oldest batch is durable, without waiting
       // for the client's next message.
-      let nextRequest: Promise<IteratorResult<StreamRequest>> | undefined = iterator.next();
+      // Only pending sources enter the race, each mapped once: a race against a promise that never settles keeps a
+      // reaction (and the value it resolved with, a whole batch) on that promise for good, one per message.
+      type Event = { request: IteratorResult<StreamRequest> | undefined };
+      // A source can fail while it sits out of the race (the window full, say); the race still sees the failure.
+      const observed = (p: Promise<Event>) => (p.catch(() => undefined), p);
+      const readNext = () => observed(iterator.next().then((r) => ({ request: r })));
+      let nextRequest: Promise<Event> | undefined = readNext();
+      let headEntry: object | undefined;
+      let headDone: Promise<Event> | undefined;
       while (nextRequest !== undefined || window.size > 0) {
         const head = window.head();
-        const event = await Promise.race([
-          nextRequest !== undefined && !window.full ? nextRequest.then((r) => ({ request: r })) : never,
-          head !== undefined ? head.done.then(() => ({ request: undefined })) : never,
-        ]);
+        if (head !== headEntry) {
+          headEntry = head;
+          headDone = head === undefined ? undefined : observed(head.done.then(() => ({ request: undefined })));
+        }
+        const contenders: Promise<Event>[] = [];
+        if (nextRequest !== undefined && !window.full) contenders.push(nextRequest);
+        if (headDone !== undefined) contenders.push(headDone);
+        const event = await Promise.race(contenders);
         if (event.request === undefined) {
           yield await window.shift()!.done;
           if (Date.now() - lastRecount > 5000) {
@@ -156,7 +166,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config }:
         if (message.case !== "batch") throw invalidArgument([{ field: "message", description: "only the first message may be a header" }]);
         const { sequence, batch } = message.value;
         window.add(new Set(batch?.recordIds ?? []), () => writeOne(sequence, batch));
-        nextRequest = iterator.next();
+        nextRequest = readNext();
       }
       await recount(target);
     },
