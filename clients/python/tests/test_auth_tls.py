@@ -18,6 +18,8 @@ def test_missing_wrong_and_revoked_keys(live: Live, admin: Client, project: Proj
     with Client(live.address) as anonymous, pytest.raises(sightline.AuthenticationError) as missing:
         anonymous.list_collections(project=project.name)
     assert missing.value.reason == "API_KEY_MISSING"
+    with Client(live.address) as anonymous, pytest.raises(sightline.AuthenticationError):
+        anonymous.list_projects()
     with Client(live.address, api_key="slk_nope.nope") as wrong, pytest.raises(sightline.AuthenticationError) as invalid:
         wrong.list_collections(project=project.name)
     assert invalid.value.reason == "API_KEY_INVALID"

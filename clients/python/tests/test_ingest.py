@@ -206,3 +206,27 @@ def test_stream_writer_survives_a_server_restart(tmp_path: object) -> None:
         np.testing.assert_allclose(back["yhat"].to_numpy(), np.arange(total) / 2)
     finally:
         deployment.stop()
+
+
+def test_read_stream_and_sealed_split_errors(live: Live, project: ProjectAccess) -> None:
+    client = project.client
+    production_collection(client, "errs")
+    client.create_split("errs", "frozen")
+    with pytest.raises(sightline.NotFoundError):
+        client.read(collection="errs", split="nope")
+    client.seal_split("errs", "frozen")
+    frame = pd.DataFrame({"id": ["a"], "x": [1.0]})
+    with pytest.raises(sightline.FailedPreconditionError) as sealed:
+        client.upload(frame, collection="errs", split="frozen")
+    assert sealed.value.reason == "SPLIT_SEALED"
+    # A stream the server refuses outright (here: the split is sealed) fails the writer for good, with the
+    # server's typed error on every pending and later write.
+    writer = client.stream(collection="errs", split="frozen")
+    futures = writer.write(frame)
+    with pytest.raises(sightline.FailedPreconditionError):
+        writer.flush(timeout=30)
+    with pytest.raises(sightline.FailedPreconditionError):
+        futures[0].result(timeout=30)
+    with pytest.raises(sightline.FailedPreconditionError):
+        writer.write(frame)
+    assert writer.reconnects == 0
