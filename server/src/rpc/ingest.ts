@@ -62,7 +62,7 @@ function readRequestChecks(req: ReadRecordsRequest): Violation[] {
   return violations;
 }
 
-export function registerIngest(router: ConnectRouter, { store, queues, config }: RpcDeps): void {
+export function registerIngest(router: ConnectRouter, { store, queues, config, log }: RpcDeps): void {
   const limits: IngestConfig = config.ingest;
   const recount = (target: ResolvedTarget) => queues.requestCollectionStats(target.project, target.collection.name);
 
@@ -128,45 +128,60 @@ export function registerIngest(router: ConnectRouter, { store, queues, config }:
           return create(StreamResponseSchema, { sequence, summary: summary.build(), error });
         }
       };
-      // Reading stops while the window is full, so HTTP/2 flow control holds the client back and a stream never
-      // holds more than its window of batches. Acks go out as soon as the oldest batch is durable, without waiting
-      // for the client's next message.
-      // Only pending sources enter the race, each mapped once: a race against a promise that never settles keeps a
-      // reaction (and the value it resolved with, a whole batch) on that promise for good, one per message.
-      type Event = { request: IteratorResult<StreamRequest> | undefined };
-      // A source can fail while it sits out of the race (the window full, say); the race still sees the failure.
-      const observed = (p: Promise<Event>) => (p.catch(() => undefined), p);
-      const readNext = () => observed(iterator.next().then((r) => ({ request: r })));
-      let nextRequest: Promise<Event> | undefined = readNext();
-      let headEntry: object | undefined;
-      let headDone: Promise<Event> | undefined;
-      while (nextRequest !== undefined || window.size > 0) {
+      // A reader takes requests while the window has room and starts each batch's write; this generator sends the
+      // acks in order as the oldest batch becomes durable. They run apart, so sending an ack (connect-node writing a
+      // response) never holds up reading the next message or starting its write. Reading stops while the window is
+      // full, so HTTP/2 flow control holds the client back and a stream never holds more than its window of batches.
+      let readerDone = false;
+      let readerError: unknown;
+      let wakeSender: (() => void) | undefined;
+      let wakeReader: (() => void) | undefined;
+      const nudgeSender = () => {
+        const wake = wakeSender;
+        wakeSender = undefined;
+        wake?.();
+      };
+      void (async () => {
+        for (;;) {
+          while (window.full) await new Promise<void>((r) => (wakeReader = r));
+          const next = await iterator.next();
+          if (next.done === true) return;
+          const message = next.value.message;
+          if (message.case !== "batch") throw invalidArgument([{ field: "message", description: "only the first message may be a header" }]);
+          const { sequence, batch } = message.value;
+          window.add(new Set(batch?.recordIds ?? []), () => writeOne(sequence, batch));
+          nudgeSender();
+        }
+      })().then(
+        () => {
+          readerDone = true;
+          nudgeSender();
+        },
+        (err: unknown) => {
+          readerError = err;
+          readerDone = true;
+          nudgeSender();
+        },
+      );
+      for (;;) {
         const head = window.head();
-        if (head !== headEntry) {
-          headEntry = head;
-          headDone = head === undefined ? undefined : observed(head.done.then(() => ({ request: undefined })));
-        }
-        const contenders: Promise<Event>[] = [];
-        if (nextRequest !== undefined && !window.full) contenders.push(nextRequest);
-        if (headDone !== undefined) contenders.push(headDone);
-        const event = await Promise.race(contenders);
-        if (event.request === undefined) {
-          yield await window.shift()!.done;
-          if (Date.now() - lastRecount > 5000) {
-            lastRecount = Date.now();
-            await recount(target);
-          }
+        if (head === undefined) {
+          if (readerError !== undefined) throw readerError;
+          if (readerDone) break;
+          await new Promise<void>((r) => (wakeSender = r));
           continue;
         }
-        if (event.request.done === true) {
-          nextRequest = undefined;
-          continue;
+        const ack = await head.done;
+        window.shift();
+        const wake = wakeReader;
+        wakeReader = undefined;
+        wake?.();
+        yield ack;
+        if (Date.now() - lastRecount > 5000) {
+          lastRecount = Date.now();
+          // Not awaited: a queue round trip must not delay the acks behind this one.
+          void recount(target).catch((err: unknown) => log.warn("stream: could not queue a statistics count", { error: String(err) }));
         }
-        const message = event.request.value.message;
-        if (message.case !== "batch") throw invalidArgument([{ field: "message", description: "only the first message may be a header" }]);
-        const { sequence, batch } = message.value;
-        window.add(new Set(batch?.recordIds ?? []), () => writeOne(sequence, batch));
-        nextRequest = readNext();
       }
       await recount(target);
     },
