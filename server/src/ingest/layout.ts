@@ -2,6 +2,7 @@
 // deterministic _id, so every write is an idempotent upsert. User field names never become keys: values are keyed
 // by the field's numeric id ("c<id>"), and model names are restricted to [a-z0-9_-].
 import { DataKind } from "../gen/sightline/v1/records_pb.js";
+import { hourStart } from "../monitoring/buckets.js";
 
 export type ModelAgnosticKind = DataKind.FEATURES | DataKind.LABELS | DataKind.EXTRA;
 
@@ -52,11 +53,9 @@ export function collectionTargetsPattern(project: string, collection: string): R
   return new RegExp(`^${escaped}\\|`);
 }
 
-const hourMs = 3_600_000;
-
 /** The hour bucket (UTC) of an event time, as a top-level equality key for the monitoring jobs; days are unions of hours. */
 export function hourBucketKey(targetKeyValue: string, eventMs: number): string {
-  return `${targetKeyValue}|h${Math.floor(eventMs / hourMs) * hourMs}`;
+  return `${targetKeyValue}|h${hourStart(eventMs)}`;
 }
 
 /** The stored shape of a record, as far as code outside the writer reads it. */
