@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import grpc
 import pandas as pd
 from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 from tqdm.auto import tqdm
 
 from sightline.v1 import (
@@ -85,8 +86,8 @@ class _BearerAuth(
         self._metadata = (("authorization", f"Bearer {api_key}"),)
 
     def _with_key(self, details: Any) -> Any:
-        metadata = tuple(details.metadata or ()) + self._metadata
-        return details._replace(metadata=metadata) if hasattr(details, "_replace") else _Details(details, metadata)
+        # grpc hands interceptors its call details as a namedtuple.
+        return details._replace(metadata=tuple(details.metadata or ()) + self._metadata)
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return continuation(self._with_key(details), request)
@@ -99,16 +100,6 @@ class _BearerAuth(
 
     def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
         return continuation(self._with_key(details), requests)
-
-
-class _Details(grpc.ClientCallDetails):
-    def __init__(self, base: Any, metadata: Any) -> None:
-        self.method = base.method
-        self.timeout = base.timeout
-        self.metadata = metadata
-        self.credentials = base.credentials
-        self.wait_for_ready = getattr(base, "wait_for_ready", None)
-        self.compression = getattr(base, "compression", None)
 
 
 class Client:
@@ -178,14 +169,15 @@ class Client:
         return chosen
 
     def _call(self, method: Callable[..., R], request: Any, timeout: float | None = None) -> R:
-        for attempt in range(_connect_attempts):
+        # A call that never reached a server is safe to repeat, and after a restart the channel can fail fast for a
+        # moment before it reconnects; but a client stream's request iterator is spent by the first attempt.
+        attempts = _connect_attempts if isinstance(request, Message) else 1
+        for attempt in range(attempts):
             try:
                 return method(request, timeout=timeout if timeout is not None else self.timeout)
             except grpc.RpcError as err:
                 error = from_rpc_error(err)
-                # A call that never reached a server is safe to repeat, and after a restart the channel can fail
-                # fast for a moment before it reconnects.
-                if not _never_connected(error) or attempt == _connect_attempts - 1:
+                if not _never_connected(error) or attempt == attempts - 1:
                     raise error from None
                 time.sleep(0.1 * 2**attempt)
         raise AssertionError("unreachable")
