@@ -1,5 +1,5 @@
-// The window of one Stream: batches are written concurrently up to a bound and acked in order. A batch that shares
-// a record ID with one still in flight waits for it, so the last write of a kind still wins in stream order.
+// The window of one Stream or Upload: batches are written concurrently up to a bound and settle in order. A batch
+// that shares a record ID with one still in flight waits for it, so the last write of a kind still wins in call order.
 
 export interface WindowEntry<T> {
   ids: Set<string>;

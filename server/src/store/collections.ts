@@ -1,4 +1,3 @@
-import { collectionTargetsPattern } from "../ingest/layout.js";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { PageRequest } from "../catalog/paging.js";
@@ -14,6 +13,7 @@ import {
   type Field,
   type Schema,
 } from "../gen/sightline/v1/resources_pb.js";
+import { collectionTargetsPattern } from "../ingest/layout.js";
 import { docId, listPage, type CollectionDoc, type Page, type Store, type StoredField } from "./db.js";
 
 function toStoredField(field: Field, id: number): StoredField {

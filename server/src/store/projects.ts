@@ -1,9 +1,9 @@
-import { collectionTargetsPattern } from "../ingest/layout.js";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { PageRequest } from "../catalog/paging.js";
 import { alreadyExists, isDuplicateKey, notFound } from "../errors.js";
 import { ProjectSchema, type Project } from "../gen/sightline/v1/resources_pb.js";
+import { collectionTargetsPattern } from "../ingest/layout.js";
 import { listPage, type Page, type ProjectDoc, type Store } from "./db.js";
 
 function toProject(doc: ProjectDoc): Project {
