@@ -58,7 +58,8 @@ class StreamWriter:
         self._model = model
         self._max_in_flight = max_in_flight
         self._max_reconnects = max_reconnects
-        self._routes: dict[tuple[str, ...], Routing] = {}
+        # Routing is decided once per column set and options, since a service writes the same shape every time.
+        self._routes: dict[tuple[tuple[str, ...], str | None, str | None, str], Routing] = {}
         self._cond = threading.Condition()
         self._pending: OrderedDict[int, _Pending] = OrderedDict()
         self._sequence = 0
@@ -85,11 +86,12 @@ class StreamWriter:
         if isinstance(data, Mapping):
             single = all(not isinstance(v, (list, tuple, pd.Series)) and not hasattr(v, "__array__") for v in data.values())
             data = pd.DataFrame({k: [v] for k, v in data.items()} if single else dict(data))
-        key = tuple(str(c) for c in data.columns)
+        columns = tuple(str(c) for c in data.columns)
+        key = (columns, id_column, timestamp_column, influence_prefix)
         routing = self._routes.get(key)
         if routing is None:
             routing = route_columns(
-                key, self._schema, self._model, production=self._target.HasField("production"),
+                columns, self._schema, self._model, production=self._target.HasField("production"),
                 id_column=id_column, timestamp_column=timestamp_column, influence_prefix=influence_prefix,
             )
             self._routes[key] = routing
