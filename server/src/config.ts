@@ -19,6 +19,7 @@ export interface Config {
   shutdownGraceMs: number;
   healthIntervalMs: number;
   statsIntervalMs: number;
+  monitoring: MonitoringConfig;
   queuePrefix: string;
   logLevel: LogLevel;
   ingest: IngestConfig;
@@ -35,6 +36,13 @@ export interface IngestConfig {
   streamWindow: number;
   /** Batches of one Upload written concurrently before the server stops reading it. */
   uploadWindow: number;
+}
+
+export interface MonitoringConfig {
+  /** Period of each production model's monitoring job scheduler. */
+  intervalMs: number;
+  /** Monitoring runs one worker process executes at once. */
+  concurrency: number;
 }
 
 export const logLevels = ["debug", "info", "warn", "error"] as const;
@@ -128,6 +136,10 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
     shutdownGraceMs: integer(env, "SIGHTLINE_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     healthIntervalMs: integer(env, "SIGHTLINE_HEALTH_INTERVAL_MS", 2000, 100, 600_000),
     statsIntervalMs: integer(env, "SIGHTLINE_STATS_INTERVAL_MS", 60_000, 500, 86_400_000),
+    monitoring: {
+      intervalMs: integer(env, "SIGHTLINE_MONITORING_INTERVAL_MS", 300_000, 500, 86_400_000),
+      concurrency: integer(env, "SIGHTLINE_MONITORING_CONCURRENCY", 2, 1, 64),
+    },
     queuePrefix,
     logLevel: oneOf(env, "SIGHTLINE_LOG_LEVEL", logLevels, "info"),
     ingest: {

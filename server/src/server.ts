@@ -12,6 +12,7 @@ import { file_grpc_reflection_v1alpha_reflection } from "./gen/grpc/reflection/v
 import { AdminService, file_sightline_v1_admin_service } from "./gen/sightline/v1/admin_service_pb.js";
 import { CatalogService, file_sightline_v1_catalog_service } from "./gen/sightline/v1/catalog_service_pb.js";
 import { IngestService, file_sightline_v1_ingest_service } from "./gen/sightline/v1/ingest_service_pb.js";
+import { MonitoringService, file_sightline_v1_monitoring_service } from "./gen/sightline/v1/monitoring_service_pb.js";
 import { HealthMonitor } from "./health/monitor.js";
 import { createQueues, type Queues } from "./jobs/queues.js";
 import { connectRedis, readyOrTimeout } from "./jobs/redis.js";
@@ -21,6 +22,7 @@ import { registerCatalog } from "./rpc/catalog.js";
 import type { RpcDeps } from "./rpc/deps.js";
 import { registerHealth } from "./rpc/health.js";
 import { registerIngest } from "./rpc/ingest.js";
+import { registerMonitoring } from "./rpc/monitoring.js";
 import { registerReflection } from "./rpc/reflection.js";
 import { openStore, type Store } from "./store/db.js";
 import { listen } from "./transport.js";
@@ -29,13 +31,14 @@ const servedFiles = [
   file_sightline_v1_admin_service,
   file_sightline_v1_catalog_service,
   file_sightline_v1_ingest_service,
+  file_sightline_v1_monitoring_service,
   file_grpc_health_v1_health,
   file_grpc_reflection_v1_reflection,
   file_grpc_reflection_v1alpha_reflection,
   // Served so that grpcurl and buf curl can decode the error details of a failed call.
   file_google_rpc_error_details,
 ];
-const monitoredServices = [AdminService.typeName, CatalogService.typeName, IngestService.typeName];
+const monitoredServices = [AdminService.typeName, CatalogService.typeName, IngestService.typeName, MonitoringService.typeName];
 
 export interface RunningServer {
   port: number;
@@ -48,6 +51,7 @@ function routes(deps: RpcDeps, monitor: HealthMonitor) {
     registerAdmin(router, deps);
     registerCatalog(router, deps);
     registerIngest(router, deps);
+    registerMonitoring(router, deps);
     registerHealth(router, monitor, monitoredServices);
     registerReflection(router, servedFiles);
   };
@@ -78,7 +82,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const redis = connectRedis(config.redisUrl, "producer");
   redis.on("error", (err: Error) => log.debug("redis connection error", { error: err }));
   if (!(await readyOrTimeout(redis, 5000))) log.warn("redis is not reachable yet; starting NOT_SERVING");
-  const queues: Queues = createQueues(redis, config.queuePrefix, log);
+  const queues: Queues = createQueues(redis, config.queuePrefix, config.monitoring.intervalMs, log);
   const monitor = await startMonitor(config, store, redis, log);
   const shutdownController = new AbortController();
   const handler = connectNodeAdapter({

@@ -1,7 +1,9 @@
 import { Worker } from "bullmq";
 import { loadConfigOrExit } from "./config.js";
 import { collectionStatsProcessor } from "./jobs/collection-stats.js";
-import { allCollectionsSchedulerId, collectionStatsQueueName, createQueues } from "./jobs/queues.js";
+import { monitoringProcessor } from "./jobs/monitoring.js";
+import { reconcileMonitoringSchedulers, reconcilePeriodMs } from "./jobs/monitoring-schedulers.js";
+import { allCollectionsSchedulerId, collectionStatsQueueName, createQueues, monitoringQueueName } from "./jobs/queues.js";
 import { connectRedis } from "./jobs/redis.js";
 import { createLogger } from "./log.js";
 import { onTermination } from "./shutdown.js";
@@ -13,25 +15,39 @@ const store = await openStore(config.mongodbUrl, config.mongodbDatabase);
 const connection = connectRedis(config.redisUrl, "worker");
 connection.on("error", (err: Error) => log.debug("redis connection error", { error: err }));
 
-// Every worker upserts the same scheduler: the call is idempotent, so N workers still give one schedule.
-const queues = createQueues(connection, config.queuePrefix, log);
+// Every worker upserts the same schedulers: the calls are idempotent, so N workers still give one schedule each.
+const queues = createQueues(connection, config.queuePrefix, config.monitoring.intervalMs, log);
 await queues.collectionStats.upsertJobScheduler(
   allCollectionsSchedulerId,
   { every: config.statsIntervalMs },
   { name: "sweep", data: { project: "", collection: "" }, opts: { removeOnComplete: 10, removeOnFail: 100 } },
 );
 
-const worker = new Worker(collectionStatsQueueName, collectionStatsProcessor(store, log), {
-  connection,
-  prefix: config.queuePrefix,
-  concurrency: 2,
-});
-worker.on("failed", (job, err) => log.warn("job failed", { queue: collectionStatsQueueName, job: job?.id, error: err }));
-worker.on("error", (err) => log.debug("worker error", { error: err }));
-log.info("worker started", { queues: [collectionStatsQueueName] });
+const workers = [
+  new Worker(collectionStatsQueueName, collectionStatsProcessor(store, log), { connection, prefix: config.queuePrefix, concurrency: 2 }),
+  new Worker(monitoringQueueName, monitoringProcessor(store, connection, config.queuePrefix, log), {
+    connection,
+    prefix: config.queuePrefix,
+    concurrency: config.monitoring.concurrency,
+  }),
+];
+for (const worker of workers) {
+  worker.on("failed", (job, err) => log.warn("job failed", { queue: worker.name, job: job?.id, error: err }));
+  worker.on("error", (err) => log.debug("worker error", { queue: worker.name, error: err }));
+}
+
+let reconciling: Promise<void> | undefined;
+const reconcile = () =>
+  (reconciling ??= reconcileMonitoringSchedulers(store, queues)
+    .catch((err: unknown) => log.warn("could not reconcile monitoring schedulers", { error: err }))
+    .finally(() => (reconciling = undefined)));
+await reconcile();
+const reconcileTimer = setInterval(reconcile, reconcilePeriodMs(config.monitoring.intervalMs));
+log.info("worker started", { queues: workers.map((w) => w.name) });
 
 onTermination(log, async () => {
-  await worker.close();
+  clearInterval(reconcileTimer);
+  await Promise.all(workers.map((w) => w.close()));
   await queues.close();
   connection.disconnect();
   await store.client.close();

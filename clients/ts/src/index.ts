@@ -6,6 +6,7 @@ import { AdminService } from "./gen/sightline/v1/admin_service_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { CatalogService } from "./gen/sightline/v1/catalog_service_pb.js";
 import { IngestService, type ReadRecordsRequestSchema } from "./gen/sightline/v1/ingest_service_pb.js";
+import { JobState, MonitoringService, type WatchJobResponse } from "./gen/sightline/v1/monitoring_service_pb.js";
 export type { StreamRequest, StreamResponse, UploadRequest, ReadRecordsRequest } from "./gen/sightline/v1/ingest_service_pb.js";
 import type { RecordBatch, TargetSchema, WriteSummary } from "./gen/sightline/v1/records_pb.js";
 import { toRecordBatch, type BatchInput } from "./batch.js";
@@ -14,6 +15,7 @@ import { StreamWriter, type StreamWriterOptions } from "./stream-writer.js";
 export * from "./gen/sightline/v1/resources_pb.js";
 export * from "./gen/sightline/v1/errors_pb.js";
 export * from "./gen/sightline/v1/records_pb.js";
+export * from "./gen/sightline/v1/monitoring_service_pb.js";
 export { AdminService, CatalogService, IngestService };
 export { batchRows, toColumn, toRecordBatch, type BatchInput, type Cell, type RowObject } from "./batch.js";
 export { StreamWriter, type StreamWriterOptions } from "./stream-writer.js";
@@ -36,7 +38,10 @@ export interface SightlineClient {
   admin: Client<typeof AdminService>;
   catalog: Client<typeof CatalogService>;
   ingest: Client<typeof IngestService>;
+  monitoring: Client<typeof MonitoringService>;
   transport: Transport;
+  /** Follows a job to its end; resolves with its last status, completed or failed. */
+  waitForJob(jobId: string, onStatus?: (status: WatchJobResponse) => void): Promise<WatchJobResponse>;
   /** Client-streams batches to Upload and returns the summary. */
   upload(target: TargetInit, batches: Iterable<BatchInput | RecordBatch> | AsyncIterable<BatchInput | RecordBatch>): Promise<WriteSummary>;
   /** One small batch through the unary Put. */
@@ -76,10 +81,23 @@ async function* uploadMessages(target: TargetInit, batches: Iterable<BatchInput 
 export function createSightlineClient(options: ClientOptions): SightlineClient {
   const transport = createTransport(options);
   const ingest = createClient(IngestService, transport);
+  const monitoring = createClient(MonitoringService, transport);
   return {
     admin: createClient(AdminService, transport),
     catalog: createClient(CatalogService, transport),
     ingest,
+    monitoring,
+    async waitForJob(jobId, onStatus) {
+      let last: WatchJobResponse | undefined;
+      for await (const status of monitoring.watchJob({ jobId })) {
+        onStatus?.(status);
+        last = status;
+      }
+      if (last === undefined || (last.state !== JobState.COMPLETED && last.state !== JobState.FAILED)) {
+        throw new Error(`the watch of job ${jobId} ended before the job did`);
+      }
+      return last;
+    },
     transport,
     async upload(target, batches) {
       const response = await ingest.upload(uploadMessages(target, batches));

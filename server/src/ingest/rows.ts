@@ -47,6 +47,16 @@ export interface RowContext {
   now: Date;
 }
 
+/** A row's event time as sent, if it has one; it may still be out of Date's range. */
+export function eventTimeAt(plan: BatchPlan, row: number): number | undefined {
+  if (plan.eventTimes === undefined || isNull(plan.eventTimes.nullMask, row)) return undefined;
+  return Number(plan.eventTimes.values[row]!);
+}
+
+export function validTime(ms: number): boolean {
+  return !Number.isNaN(new Date(ms).getTime());
+}
+
 export function validateRows(plan: BatchPlan, recordIds: string[], ctx: RowContext, limits: IngestLimits): RowOutcome {
   const readers: PlannedReader[] = plan.columns.map((c) => ({
     kind: c.kind,
@@ -76,9 +86,8 @@ export function validateRows(plan: BatchPlan, recordIds: string[], ctx: RowConte
     }
     firstRowOf.set(recordId, row);
 
-    let eventMs: number | undefined;
-    if (plan.eventTimes !== undefined && !isNull(plan.eventTimes.nullMask, row)) eventMs = Number(plan.eventTimes.values[row]!);
-    if (eventMs !== undefined && Number.isNaN(new Date(eventMs).getTime())) {
+    const eventMs = eventTimeAt(plan, row);
+    if (eventMs !== undefined && !validTime(eventMs)) {
       fail(RowErrorReason.OUT_OF_RANGE, "event_times", `${eventMs} is not a valid time`);
       continue;
     }

@@ -2,11 +2,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { IngestConfig } from "../config.js";
 import type { Violation } from "../errors.js";
-import type { DataKind, RecordBatch } from "../gen/sightline/v1/records_pb.js";
+import { RowErrorReason, type DataKind, type RecordBatch } from "../gen/sightline/v1/records_pb.js";
 import { planBatch } from "../ingest/plan.js";
-import { validateRows, type RowErrorInit, type RowWrite } from "../ingest/rows.js";
+import { eventTimeAt, validateRows, validTime, type RowErrorInit } from "../ingest/rows.js";
+import { hourStart } from "../monitoring/buckets.js";
 import type { Store } from "../store/db.js";
-import { writeRecords, type ResolvedTarget } from "../store/records.js";
+import { writeRecords, type BatchWrite, type RejectedRow, type ResolvedTarget } from "../store/records.js";
 
 export interface BatchResult {
   rows: number;
@@ -14,10 +15,8 @@ export interface BatchResult {
   errors: RowErrorInit[];
 }
 
-/** A validated batch: its accepted rows, ready to write, and what the summary says of it. */
-export interface PreparedBatch extends BatchResult {
-  writes: RowWrite[];
-}
+/** A validated batch: its accepted rows, ready to write, the buckets of its rejected rows, and its summary. */
+export interface PreparedBatch extends BatchResult, BatchWrite {}
 
 /** A batch refused whole: none of its rows was written. */
 export class BatchRefused extends Error {
@@ -30,8 +29,15 @@ export class BatchRefused extends Error {
 export function prepareBatch(target: ResolvedTarget, batch: RecordBatch, limits: IngestConfig): PreparedBatch {
   const { plan, violations } = planBatch({ fields: target.collection.fields, production: target.production, model: target.model }, batch, limits);
   if (plan === undefined) throw new BatchRefused(violations);
-  const outcome = validateRows(plan, batch.recordIds, { targetKey: target.key, production: target.production, model: target.model?.name, now: new Date() }, limits);
-  return { rows: plan.rows, kinds: outcome.kinds, errors: outcome.errors, writes: outcome.writes };
+  const now = new Date();
+  const outcome = validateRows(plan, batch.recordIds, { targetKey: target.key, production: target.production, model: target.model?.name, now }, limits);
+  // A rejected row counts in the hour of its event time when it has a usable one, else in the hour it arrived.
+  const rejected: RejectedRow[] = outcome.errors.map((e) => {
+    const eventMs = eventTimeAt(plan, Number(e.row));
+    const hour = target.production ? hourStart(eventMs !== undefined && validTime(eventMs) ? eventMs : now.getTime()) : undefined;
+    return { hour, reason: RowErrorReason[e.reason] ?? String(e.reason) };
+  });
+  return { rows: plan.rows, kinds: outcome.kinds, errors: outcome.errors, writes: outcome.writes, rejected };
 }
 
 /** A call that is already cancelled or past its deadline writes nothing more. */
@@ -45,11 +51,11 @@ export async function ingestBatch(
   batch: RecordBatch,
   limits: IngestConfig,
   signal: AbortSignal,
-  write: (writes: RowWrite[]) => Promise<void> = (writes) => writeRecords(store, target, writes, limits.writeChunkRows),
+  write: (batch: BatchWrite) => Promise<void> = (batch) => writeRecords(store, target, batch, limits.writeChunkRows),
 ): Promise<BatchResult> {
   const prepared = prepareBatch(target, batch, limits);
   throwIfAborted(signal);
   // Once started, a batch is written whole: no cancellation check between its chunks.
-  await write(prepared.writes);
+  await write(prepared);
   return { rows: prepared.rows, kinds: prepared.kinds, errors: prepared.errors };
 }

@@ -21,12 +21,11 @@ import { encodeBatch, readColumns } from "../ingest/encode.js";
 import type { RecordDoc } from "../ingest/layout.js";
 import { SummaryBuilder } from "../ingest/summary.js";
 import type { Store } from "../store/db.js";
-import { findRecords, resolveTarget, writeRecords, type ResolvedTarget } from "../store/records.js";
+import { findRecords, resolveTarget, writeRecords, type BatchWrite, type ResolvedTarget } from "../store/records.js";
 import type { RpcDeps } from "./deps.js";
 import { BatchRefused, ingestBatch, prepareBatch, throwIfAborted, type PreparedBatch } from "./ingest-batch.js";
 import { StreamWindow } from "./stream-window.js";
 import { WriteCoalescer } from "../store/write-coalescer.js";
-import type { RowWrite } from "../ingest/rows.js";
 
 const allKinds = [DataKind.FEATURES, DataKind.LABELS, DataKind.EXTRA, DataKind.PREDICTIONS, DataKind.INFLUENCES];
 const defaultReadBatch = 1000;
@@ -97,7 +96,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
           }
           throwIfAborted(ctx.signal);
           if (window.full) await window.shift()!.done;
-          window.add(new Set(batch.recordIds), () => writeRecords(store, target, prepared.writes, limits.writeChunkRows));
+          window.add(new Set(batch.recordIds), () => writeRecords(store, target, prepared, limits.writeChunkRows));
           summary.add(BigInt(index), prepared.rows, prepared.kinds, prepared.errors);
           index += 1;
         }
@@ -113,7 +112,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
       const { target } = await readHeader(iterator, store, ctx);
       const window = new StreamWindow<StreamResponse>(limits.streamWindow);
       const coalescer = new WriteCoalescer(store, target, limits.writeChunkRows, streamBulkWrites);
-      const write = (writes: RowWrite[]) => coalescer.write(writes);
+      const write = (batch: BatchWrite) => coalescer.write(batch);
       let lastRecount = Date.now();
       const writeOne = async (sequence: bigint, batch: RecordBatch | undefined): Promise<StreamResponse> => {
         const summary = new SummaryBuilder(limits.maxRowErrors);

@@ -2,6 +2,8 @@
 // Index creation is idempotent, so every replica and worker may run it at start.
 import { MongoClient, type Collection, type Db, type Filter } from "mongodb";
 import type { RecordDoc } from "../ingest/layout.js";
+import type { BucketMarkDoc } from "./bucket-marks.js";
+import type { MonitoringResultDoc, MonitoringStateDoc } from "./monitoring-results.js";
 import { encodePageToken, type PageRequest } from "../catalog/paging.js";
 
 export interface ProjectDoc {
@@ -110,6 +112,9 @@ export interface Store {
   models: Collection<ModelDoc>;
   collectionStats: Collection<CollectionStatsDoc>;
   records: Collection<RecordDoc>;
+  bucketMarks: Collection<BucketMarkDoc>;
+  monitoringResults: Collection<MonitoringResultDoc>;
+  monitoringState: Collection<MonitoringStateDoc>;
 }
 
 export async function openStore(url: string, database: string): Promise<Store> {
@@ -126,6 +131,9 @@ export async function openStore(url: string, database: string): Promise<Store> {
     models: db.collection<ModelDoc>("models"),
     collectionStats: db.collection<CollectionStatsDoc>("collection_stats"),
     records: db.collection<RecordDoc>("records"),
+    bucketMarks: db.collection<BucketMarkDoc>("bucket_marks"),
+    monitoringResults: db.collection<MonitoringResultDoc>("monitoring_results"),
+    monitoringState: db.collection<MonitoringStateDoc>("monitoring_state"),
   };
   await ensureIndexes(store);
   return store;
@@ -140,6 +148,8 @@ async function ensureIndexes(store: Store): Promise<void> {
   // Records are always queried by target first; FerretDB pushes top-level equality down to PostgreSQL.
   await store.records.createIndex({ ct: 1, ts: 1 }, { name: "target_time" });
   await store.records.createIndex({ ct: 1, hb: 1 }, { name: "target_hour" });
+  await store.bucketMarks.createIndex({ ct: 1 }, { name: "target" });
+  await store.monitoringResults.createIndex({ m: 1, g: 1 }, { name: "model_granularity" });
 }
 
 /** Document IDs join resource names with '/', which no resource name may contain. */

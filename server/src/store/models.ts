@@ -4,6 +4,7 @@ import type { PageRequest } from "../catalog/paging.js";
 import { alreadyExists, isDuplicateKey, notFound } from "../errors.js";
 import { ModelSchema, PredictionFieldSchema, type Model } from "../gen/sightline/v1/resources_pb.js";
 import { docId, listPage, type ModelDoc, type Page, type Store } from "./db.js";
+import { deleteMonitoring } from "./monitoring-results.js";
 
 function toModel(doc: ModelDoc): Model {
   return create(ModelSchema, {
@@ -56,4 +57,5 @@ export async function listModels(store: Store, project: string, collection: stri
 export async function deleteModel(store: Store, project: string, collection: string, name: string): Promise<void> {
   const result = await store.models.deleteOne({ _id: docId(project, collection, name) });
   if (result.deletedCount === 0) throw notFound("model", name);
+  await deleteMonitoring(store, project, collection, name);
 }

@@ -5,6 +5,7 @@ import { alreadyExists, isDuplicateKey, notFound } from "../errors.js";
 import { ProjectSchema, type Project } from "../gen/sightline/v1/resources_pb.js";
 import { collectionTargetsPattern } from "../ingest/layout.js";
 import { listPage, type Page, type ProjectDoc, type Store } from "./db.js";
+import { deleteMonitoring } from "./monitoring-results.js";
 
 function toProject(doc: ProjectDoc): Project {
   return create(ProjectSchema, { name: doc._id, displayName: doc.displayName, createTime: timestampFromDate(doc.createTime) });
@@ -36,7 +37,9 @@ export async function deleteProject(store: Store, name: string): Promise<void> {
   if ((await store.projects.countDocuments({ _id: name }, { limit: 1 })) === 0) throw notFound("project", name);
   for (const c of await store.collections.find({ project: name }, { projection: { name: 1 } }).toArray()) {
     await store.records.deleteMany({ ct: collectionTargetsPattern(name, c.name) });
+    await store.bucketMarks.deleteMany({ ct: collectionTargetsPattern(name, c.name) });
   }
+  await deleteMonitoring(store, name);
   await store.collectionStats.deleteMany({ project: name });
   await store.models.deleteMany({ project: name });
   await store.splits.deleteMany({ project: name });

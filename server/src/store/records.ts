@@ -1,7 +1,8 @@
 // Record documents: resolving where rows go, upserting them, and reading them back.
 import { MongoBulkWriteError, type AnyBulkWriteOperation, type Filter } from "mongodb";
 import { checkResourceNames } from "../catalog/names.js";
-import { failedPrecondition, invalidArgument, isDuplicateKey, notFound, throwIfInvalid, unavailable } from "../errors.js";
+import { failedPrecondition, invalidArgument, isDuplicateKey, notFound, throwIfInvalid } from "../errors.js";
+import { upsertWithRetry } from "./bulk.js";
 import { ErrorReason } from "../gen/sightline/v1/errors_pb.js";
 import type { Target } from "../gen/sightline/v1/records_pb.js";
 import {
@@ -13,6 +14,8 @@ import {
   type RecordDoc,
 } from "../ingest/layout.js";
 import type { RowWrite } from "../ingest/rows.js";
+import { hourStart } from "../monitoring/buckets.js";
+import { BucketDeltas, markBuckets } from "./bucket-marks.js";
 import { findCollection } from "./collections.js";
 import { docId, type CollectionDoc, type ModelDoc, type Store } from "./db.js";
 
@@ -62,6 +65,21 @@ export async function resolveTarget(store: Store, target: Target | undefined, pu
   };
 }
 
+/** A row the batch refused, and the bucket it counts in (an hour of production, or the split). */
+export interface RejectedRow {
+  hour: number | undefined;
+  reason: string;
+}
+
+/** What one call writes: its accepted rows and the rows it refused. */
+export interface BatchWrite {
+  writes: RowWrite[];
+  rejected: RejectedRow[];
+}
+
+/** Point reads of existing records run this many at a time: `_id` equality is the one lookup every store serves well. */
+const priorReadConcurrency = 16;
+
 /**
  * Writes accepted rows: first as inserts of whole new records, then, for the records that already exist, as upserts
  * of just the carried kinds in unordered bulk writes of at most `chunkRows` rows. An insert lands only where the
@@ -70,19 +88,76 @@ export async function resolveTarget(store: Store, target: Target | undefined, pu
  * idempotent, so a failed bulk is retried whole. Small upsert chunks exist for FerretDB 1.x, which holds one
  * PostgreSQL connection per update that matches an existing record until the whole command ends, and waits forever
  * once its pool is used up; MongoDB takes whole batches.
+ *
+ * Existing records are read first, for the hour they were in (a late label carries no time of its own, and a
+ * record whose event time changes leaves its old hour) and for the kinds they already hold (overwrites are
+ * counted). The buckets touched are marked last, once every record is durable: see bucket-marks.ts.
  */
-export async function writeRecords(store: Store, target: ResolvedTarget, writes: RowWrite[], chunkRows: number): Promise<void> {
-  const existing = await insertNewRecords(store, target.key, writes);
-  for (let start = 0; start < existing.length; start += chunkRows) {
-    const ops: AnyBulkWriteOperation<RecordDoc>[] = existing.slice(start, start + chunkRows).map((w) => ({
-      updateOne: {
-        filter: { _id: recordDocId(target.key, w.recordId) },
-        update: { $set: w.set, $setOnInsert: { ct: target.key } },
-        upsert: true,
-      },
-    }));
-    await bulkWriteWithRetry(store, ops);
+export async function writeRecords(store: Store, target: ResolvedTarget, batch: BatchWrite, chunkRows: number): Promise<void> {
+  const deltas = new BucketDeltas();
+  for (const r of batch.rejected) deltas.reject(r.hour, r.reason);
+  const existing = await insertNewRecords(store, target.key, batch.writes);
+  const existingIds = new Set(existing.map((w) => w.recordId));
+  for (const w of batch.writes) if (!existingIds.has(w.recordId)) deltas.touch(bucketOfWrite(target, w, undefined));
+  if (existing.length > 0) {
+    const prior = await readPriorRecords(store, target.key, existing);
+    for (const w of existing) {
+      const before = prior.get(w.recordId);
+      const hour = bucketOfWrite(target, w, before);
+      const priorHour = target.production && before?.ts !== undefined ? hourStart(before.ts.getTime()) : undefined;
+      if (priorHour !== undefined && priorHour !== hour) deltas.touch(priorHour);
+      if (hour !== undefined || !target.production) {
+        deltas.touch(hour);
+        if (before !== undefined && overwritesKind(w, before)) deltas.overwrite(hour);
+      }
+    }
+    for (let start = 0; start < existing.length; start += chunkRows) {
+      const ops: AnyBulkWriteOperation<RecordDoc>[] = existing.slice(start, start + chunkRows).map((w) => ({
+        updateOne: {
+          filter: { _id: recordDocId(target.key, w.recordId) },
+          update: { $set: w.set, $setOnInsert: { ct: target.key } },
+          upsert: true,
+        },
+      }));
+      await upsertWithRetry(store.records, ops);
+    }
   }
+  await markBuckets(store, target.key, deltas);
+}
+
+type PriorRecord = Pick<RecordDoc, "ts" | "wf" | "wl" | "wx" | "wp" | "wi">;
+
+/** The bucket a write lands in: its own event time, else the record's; a split is one bucket. */
+function bucketOfWrite(target: ResolvedTarget, w: RowWrite, before: PriorRecord | undefined): number | undefined {
+  if (!target.production) return undefined;
+  const ts = w.set.ts instanceof Date ? w.set.ts : before?.ts;
+  return ts === undefined ? undefined : hourStart(ts.getTime());
+}
+
+/** Whether the write sets a kind the record already held: its written-time key (`wl`, `wp.<model>`…) exists. */
+function overwritesKind(w: RowWrite, before: PriorRecord): boolean {
+  for (const path of Object.keys(w.set)) {
+    if (!path.startsWith("w")) continue;
+    const dot = path.indexOf(".");
+    const held = dot < 0 ? before[path as "wf"] : (before[path.slice(0, dot) as "wp"] as Record<string, unknown> | undefined)?.[path.slice(dot + 1)];
+    if (held !== undefined) return true;
+  }
+  return false;
+}
+
+async function readPriorRecords(store: Store, key: string, writes: RowWrite[]): Promise<Map<string, PriorRecord>> {
+  const prior = new Map<string, PriorRecord>();
+  const projection = { ts: 1, wf: 1, wl: 1, wx: 1, wp: 1, wi: 1 };
+  let next = 0;
+  const reader = async () => {
+    while (next < writes.length) {
+      const recordId = writes[next++]!.recordId;
+      const doc = await store.records.findOne({ _id: recordDocId(key, recordId) }, { projection });
+      if (doc !== null) prior.set(recordId, doc);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(priorReadConcurrency, writes.length) }, reader));
+  return prior;
 }
 
 /** Inserts the rows whose records are new; returns the rows whose records already existed, in their order. */
@@ -98,22 +173,6 @@ async function insertNewRecords(store: Store, key: string, writes: RowWrite[]): 
     if (!(err instanceof MongoBulkWriteError)) return writes;
     const failed = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
     return failed.map((e) => e.index).sort((a, b) => a - b).map((i) => writes[i]!);
-  }
-}
-
-async function bulkWriteWithRetry(store: Store, ops: AnyBulkWriteOperation<RecordDoc>[]): Promise<void> {
-  // Two writers upserting the same new record can race to insert it; the loser's retry then updates.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // A real-time batch is often one row, and a plain update skips the bulk machinery's overhead.
-      const only = ops.length === 1 && "updateOne" in ops[0]! ? ops[0].updateOne : undefined;
-      if (only !== undefined) await store.records.updateOne(only.filter, only.update, { upsert: true });
-      else await store.records.bulkWrite(ops, { ordered: false });
-      return;
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      if (attempt >= 3) throw unavailable("MongoDB");
-    }
   }
 }
 

@@ -6,6 +6,7 @@ import { SplitSchema, type Split, type SplitType } from "../gen/sightline/v1/res
 import { splitTarget, targetKey } from "../ingest/layout.js";
 import { findCollection, setBaseline } from "./collections.js";
 import { docId, listPage, type Page, type SplitDoc, type Store } from "./db.js";
+import { deleteSplitResults } from "./monitoring-results.js";
 
 function toSplit(doc: SplitDoc, baselineSplit: string): Split {
   return create(SplitSchema, {
@@ -70,6 +71,8 @@ export async function deleteSplit(store: Store, project: string, collection: str
   const parent = await findCollection(store, project, collection);
   await findSplit(store, project, collection, name);
   await store.records.deleteMany({ ct: targetKey(project, collection, splitTarget(name)) });
+  await store.bucketMarks.deleteMany({ ct: targetKey(project, collection, splitTarget(name)) });
+  await deleteSplitResults(store, project, collection, name);
   await store.splits.deleteOne({ _id: docId(project, collection, name) });
   if (parent.baselineSplit === name) {
     await store.collections.updateOne({ _id: parent._id, baselineSplit: name }, { $set: { baselineSplit: "" } });

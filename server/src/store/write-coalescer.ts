@@ -3,12 +3,11 @@
 // costs a round trip per message while the database keeps up (no added wait), and one per bulk once it falls
 // behind. Batches that share a record ID never wait together (the stream window orders them), so unordered bulks
 // are safe.
-import type { RowWrite } from "../ingest/rows.js";
 import type { Store } from "./db.js";
-import { writeRecords, type ResolvedTarget } from "./records.js";
+import { writeRecords, type BatchWrite, type ResolvedTarget } from "./records.js";
 
 interface Waiting {
-  writes: RowWrite[];
+  batch: BatchWrite;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -25,9 +24,9 @@ export class WriteCoalescer {
   ) {}
 
   /** Resolves once these rows are durable. */
-  write(writes: RowWrite[]): Promise<void> {
+  write(batch: BatchWrite): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ writes, resolve, reject });
+      this.waiting.push({ batch, resolve, reject });
       this.startNext();
     });
   }
@@ -36,7 +35,8 @@ export class WriteCoalescer {
     if (this.writing >= this.maxWrites || this.waiting.length === 0) return;
     const group = this.waiting.splice(0);
     this.writing += 1;
-    writeRecords(this.store, this.target, group.flatMap((g) => g.writes), this.chunkRows).then(
+    const merged: BatchWrite = { writes: group.flatMap((g) => g.batch.writes), rejected: group.flatMap((g) => g.batch.rejected) };
+    writeRecords(this.store, this.target, merged, this.chunkRows).then(
       () => {
         for (const g of group) g.resolve();
       },

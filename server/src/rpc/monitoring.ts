@@ -1,0 +1,228 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import type { Job, Queue } from "bullmq";
+import { authorizeProject } from "../auth/principal.js";
+import { checkResourceNames } from "../catalog/names.js";
+import { invalidArgument, notFound, throwIfInvalid, unavailable, type Violation } from "../errors.js";
+import { FieldKind, ScoreType } from "../gen/sightline/v1/resources_pb.js";
+import {
+  GetMonitoringResponseSchema,
+  Granularity,
+  JobState,
+  MonitoringRunResultSchema,
+  MonitoringService,
+  RefreshMonitoringResponseSchema,
+  WatchJobResponseSchema,
+  type GetMonitoringRequest,
+  type WatchJobResponse,
+} from "../gen/sightline/v1/monitoring_service_pb.js";
+import { productionTarget, splitTarget, targetKey } from "../ingest/layout.js";
+import type { JobProgress } from "../jobs/monitoring.js";
+import type { MonitoringRunResult } from "../jobs/monitoring-run.js";
+import { monitoringQueueName } from "../jobs/queues.js";
+import { dayStart } from "../monitoring/buckets.js";
+import { binaryMetricNames, regressionMetricNames } from "../monitoring/report.js";
+import { findMarks } from "../store/bucket-marks.js";
+import { findCollection } from "../store/collections.js";
+import { docId } from "../store/db.js";
+import { findResults, readState, resultId, type MonitoringResultDoc } from "../store/monitoring-results.js";
+import { bucketMessage, type IngestCounts } from "./monitoring-messages.js";
+import type { RpcDeps } from "./deps.js";
+
+/** How often WatchJob looks at the job: progress is coarse (a day or a split per step), so a few times a second. */
+const watchPollMs = 250;
+
+/** Job IDs name their queue, so one WatchJob serves every queue: `<queue>:<BullMQ job ID>`. */
+export function publicJobId(queue: string, id: string): string {
+  return `${queue}:${id}`;
+}
+
+function parseJobId(jobId: string): { queue: string; id: string } | undefined {
+  const colon = jobId.indexOf(":");
+  if (colon <= 0 || colon === jobId.length - 1) return undefined;
+  return { queue: jobId.slice(0, colon), id: jobId.slice(colon + 1) };
+}
+
+/** Redis calls fail fast when it is away; the client hears UNAVAILABLE and retries. */
+async function redisCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ConnectError) throw err;
+    throw unavailable("Redis");
+  }
+}
+
+const jobStates: Record<string, JobState> = {
+  waiting: JobState.WAITING,
+  "waiting-children": JobState.WAITING,
+  prioritized: JobState.WAITING,
+  active: JobState.ACTIVE,
+  completed: JobState.COMPLETED,
+  failed: JobState.FAILED,
+  delayed: JobState.DELAYED,
+};
+
+async function jobStatus(publicId: string, job: Job<unknown, MonitoringRunResult>): Promise<WatchJobResponse> {
+  const state = jobStates[await job.getState()] ?? JobState.UNSPECIFIED;
+  const progress = typeof job.progress === "object" && job.progress !== null ? (job.progress as Partial<JobProgress>) : {};
+  const status = create(WatchJobResponseSchema, {
+    jobId: publicId,
+    state,
+    progress: state === JobState.COMPLETED ? 100 : (progress.percent ?? 0),
+    message: state === JobState.FAILED ? job.failedReason : (progress.message ?? ""),
+    attempts: job.attemptsMade + (state === JobState.ACTIVE ? 1 : 0),
+  });
+  if (state === JobState.COMPLETED && job.returnvalue !== null && job.returnvalue !== undefined) {
+    const r = job.returnvalue;
+    status.result = create(MonitoringRunResultSchema, { hours: BigInt(r.hours), days: BigInt(r.days), splits: BigInt(r.splits), recordsRead: BigInt(r.recordsRead), full: r.full });
+  }
+  return status;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
+function requestChecks(req: GetMonitoringRequest): Violation[] {
+  const violations = checkResourceNames({ project: req.project, collection: req.collection, model: req.model });
+  if (Granularity[req.granularity] === undefined) violations.push({ field: "granularity", description: "must be HOUR or DAY" });
+  if (req.startTime !== undefined && req.endTime !== undefined && timestampMs(req.startTime) >= timestampMs(req.endTime)) {
+    violations.push({ field: "end_time", description: "must be after start_time" });
+  }
+  return violations;
+}
+
+/** Ingestion counts per bucket start, from the hour marks; a day sums its hours. */
+function ingestCountsByBucket(marks: Awaited<ReturnType<typeof findMarks>>, day: boolean): Map<number, IngestCounts> {
+  const counts = new Map<number, IngestCounts>();
+  for (const m of marks) {
+    if (m.h === null) continue;
+    const start = day ? dayStart(m.h.getTime()) : m.h.getTime();
+    const c = counts.get(start) ?? { rejected: new Map<string, number>(), overwritten: 0 };
+    for (const [reason, n] of Object.entries(m.r ?? {})) c.rejected.set(reason, (c.rejected.get(reason) ?? 0) + n);
+    c.overwritten += m.o ?? 0;
+    counts.set(start, c);
+  }
+  return counts;
+}
+
+function splitIngestCounts(mark: Awaited<ReturnType<typeof findMarks>>[number] | undefined): IngestCounts | undefined {
+  if (mark === undefined) return undefined;
+  return { rejected: new Map(Object.entries(mark.r ?? {})), overwritten: mark.o ?? 0 };
+}
+
+export function registerMonitoring(router: ConnectRouter, { store, queues }: RpcDeps): void {
+  const queuesByName: Record<string, Queue> = { [monitoringQueueName]: queues.monitoring as unknown as Queue };
+
+  router.service(MonitoringService, {
+    async refreshMonitoring(req, ctx) {
+      authorizeProject(ctx, req.project);
+      throwIfInvalid(checkResourceNames({ project: req.project, collection: req.collection, model: req.model }));
+      if ((await store.models.countDocuments({ _id: docId(req.project, req.collection, req.model) }, { limit: 1 })) === 0) {
+        throw notFound("model", req.model);
+      }
+      const id = await redisCall(() => queues.requestMonitoring({ project: req.project, collection: req.collection, model: req.model, full: req.full }));
+      return create(RefreshMonitoringResponseSchema, { jobId: publicJobId(monitoringQueueName, id) });
+    },
+
+    async *watchJob(req, ctx) {
+      const parsed = parseJobId(req.jobId);
+      const queue = parsed === undefined ? undefined : queuesByName[parsed.queue];
+      if (parsed === undefined || queue === undefined) {
+        throw invalidArgument([{ field: "job_id", description: "is not a job ID this service returned" }]);
+      }
+      let last = "";
+      for (let first = true; !ctx.signal.aborted; first = false) {
+        const job = (await redisCall(() => queue.getJob(parsed.id))) as Job<{ project?: string }, MonitoringRunResult> | undefined;
+        if (job === undefined) {
+          if (first) throw notFound("job", req.jobId);
+          throw new ConnectError("the job was removed before it finished", Code.NotFound);
+        }
+        // A job is only visible to keys of the project it works on.
+        if (first) authorizeProject(ctx, job.data.project ?? "");
+        const status = await redisCall(() => jobStatus(req.jobId, job));
+        const key = `${status.state}|${status.progress}|${status.message}|${status.attempts}`;
+        if (key !== last) {
+          last = key;
+          yield status;
+        }
+        if (status.state === JobState.COMPLETED || status.state === JobState.FAILED) return;
+        await sleep(watchPollMs, ctx.signal);
+      }
+    },
+
+    async getMonitoring(req, ctx) {
+      authorizeProject(ctx, req.project);
+      throwIfInvalid(requestChecks(req));
+      const collection = await findCollection(store, req.project, req.collection);
+      const modelKey = docId(req.project, req.collection, req.model);
+      const model = await store.models.findOne({ _id: modelKey });
+      if (model === null) throw notFound("model", req.model);
+
+      const known = model.scoreType === ScoreType.REGRESSION ? regressionMetricNames : binaryMetricNames;
+      const fieldNames = new Set([...collection.fields.filter((f) => f.kind === FieldKind.FEATURE).map((f) => f.name), model.predictionFields[0]?.name ?? ""]);
+      const violations: Violation[] = [];
+      req.metrics.forEach((m, i) => {
+        if (!(known as readonly string[]).includes(m)) violations.push({ field: `metrics[${i}]`, description: `is not a metric of this model; one of ${known.join(", ")}` });
+      });
+      req.fields.forEach((f, i) => {
+        if (!fieldNames.has(f)) violations.push({ field: `fields[${i}]`, description: "is neither a feature of the collection nor the model's score field" });
+      });
+      const splitNames = (await store.splits.find({ project: req.project, collection: req.collection }, { projection: { name: 1 } }).toArray()).map((s) => s.name);
+      const wantAllSplits = req.splits.includes("*");
+      req.splits.forEach((s, i) => {
+        if (s !== "*" && !splitNames.includes(s)) violations.push({ field: `splits[${i}]`, description: `is not a split of the collection` });
+      });
+      throwIfInvalid(violations);
+
+      const filter = { metrics: new Set(req.metrics), fields: new Set(req.fields) };
+      const day = req.granularity === Granularity.DAY;
+      const granularity = day ? Granularity.DAY : Granularity.HOUR;
+      const startMs = req.startTime === undefined ? undefined : timestampMs(req.startTime);
+      const endMs = req.endTime === undefined ? undefined : timestampMs(req.endTime);
+
+      const results = new Map<number, MonitoringResultDoc>();
+      for await (const doc of findResults(store, modelKey, day ? "d" : "h", startMs, endMs)) {
+        if (doc.report.counts.records > 0) results.set(doc.t!.getTime(), doc);
+      }
+      const productionKey = targetKey(req.project, req.collection, productionTarget);
+      const ingest = ingestCountsByBucket(await findMarks(store, productionKey), day);
+      const starts = new Set(results.keys());
+      for (const [start, c] of ingest) {
+        const inRange = (startMs === undefined || start >= startMs) && (endMs === undefined || start < endMs);
+        if (inRange && (c.rejected.size > 0 || c.overwritten > 0)) starts.add(start);
+      }
+      const buckets = [...starts]
+        .sort((a, b) => a - b)
+        .map((start) => {
+          const doc = results.get(start);
+          return bucketMessage(doc?.report, { startMs: start, granularity, computedAt: doc?.at }, filter, ingest.get(start));
+        });
+
+      const wantedSplits = wantAllSplits ? splitNames : req.splits;
+      const splits = [];
+      for (const name of wantedSplits) {
+        const doc = await store.monitoringResults.findOne({ _id: resultId(modelKey, "s", name) });
+        if (doc === null) continue;
+        const mark = (await findMarks(store, targetKey(req.project, req.collection, splitTarget(name))))[0];
+        splits.push({ split: name, result: bucketMessage(doc.report, { startMs: undefined, granularity: Granularity.UNSPECIFIED, computedAt: doc.at }, filter, splitIngestCounts(mark)) });
+      }
+      const state = await readState(store, modelKey);
+      return create(GetMonitoringResponseSchema, {
+        buckets,
+        splits,
+        ...(state === null ? {} : { lastRunTime: timestampFromMs(state.lastRun.getTime()) }),
+      });
+    },
+  });
+}
