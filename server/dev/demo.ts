@@ -7,6 +7,8 @@ import {
   createSightlineClient,
   FieldKind,
   FieldType,
+  Granularity,
+  JobState,
   ModelMode,
   ScoreType,
   SplitType,
@@ -199,6 +201,27 @@ async function irisDemo(client: SightlineClient, project: string): Promise<strin
       lines.push(`stats       ${t.production ? "production" : `split ${t.split}`}: ${t.records} records (${kinds}; ${models})`);
     }
     lines.push(`stats       production labelled fraction ${stats.productionLabelledFraction.toFixed(2)}`);
+  }
+  lines.push(...(await monitoringDemo(client, project)));
+  return lines;
+}
+
+/** A monitoring run on demand, then the model's daily series: performance once labels landed, drift against train. */
+async function monitoringDemo(client: SightlineClient, project: string): Promise<string[]> {
+  const ref = { project, collection: "iris", model: "virginica" };
+  const { jobId } = await client.monitoring.refreshMonitoring(ref);
+  const done = await client.waitForJob(jobId);
+  if (done.state !== JobState.COMPLETED) return [`monitor     the run failed: ${done.message}`];
+  const lines = [`monitor     job ${jobId}: ${done.result?.hours} hours and ${done.result?.days} days computed from ${done.result?.recordsRead} records`];
+  const series = await client.monitoring.getMonitoring({ ...ref, granularity: Granularity.DAY, metrics: ["accuracy", "roc_auc"], fields: ["petal_length"] });
+  const show = (m: { value?: number; undefinedReason: string } | undefined) => (m?.value === undefined ? `n/a (${m?.undefinedReason})` : m.value.toFixed(3));
+  for (const b of series.buckets) {
+    const metric = (name: string) => b.performance.find((m) => m.name === name);
+    const psi = b.drift.find((d) => d.field === "petal_length")?.statistics.find((s) => s.name === "psi");
+    lines.push(
+      `monitor     ${new Date(timestampMs(b.startTime!)).toISOString().slice(0, 10)}: ${b.counts?.predictions} predictions, ${b.counts?.labelled} labelled, ` +
+        `accuracy ${show(metric("accuracy"))}, ROC AUC ${show(metric("roc_auc"))}, petal_length PSI ${show(psi)}`,
+    );
   }
   return lines;
 }

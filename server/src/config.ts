@@ -43,6 +43,11 @@ export interface MonitoringConfig {
   intervalMs: number;
   /** Monitoring runs one worker process executes at once. */
   concurrency: number;
+  /**
+   * How long a job lock and a model's lease live unrenewed: a worker that dies mid-job is noticed (its job retried,
+   * the model freed) after about this long.
+   */
+  lockMs: number;
 }
 
 export const logLevels = ["debug", "info", "warn", "error"] as const;
@@ -139,6 +144,7 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
     monitoring: {
       intervalMs: integer(env, "SIGHTLINE_MONITORING_INTERVAL_MS", 300_000, 500, 86_400_000),
       concurrency: integer(env, "SIGHTLINE_MONITORING_CONCURRENCY", 2, 1, 64),
+      lockMs: integer(env, "SIGHTLINE_JOB_LOCK_MS", 30_000, 1000, 600_000),
     },
     queuePrefix,
     logLevel: oneOf(env, "SIGHTLINE_LOG_LEVEL", logLevels, "info"),

@@ -25,10 +25,17 @@ await queues.collectionStats.upsertJobScheduler(
 
 const workers = [
   new Worker(collectionStatsQueueName, collectionStatsProcessor(store, log), { connection, prefix: config.queuePrefix, concurrency: 2 }),
-  new Worker(monitoringQueueName, monitoringProcessor(store, connection, config.queuePrefix, log), {
+  new Worker(monitoringQueueName, monitoringProcessor(
+      store,
+      connection,
+      { queuePrefix: config.queuePrefix, leaseMs: config.monitoring.lockMs, writeChunkRows: config.ingest.writeChunkRows },
+      log,
+    ), {
     connection,
     prefix: config.queuePrefix,
     concurrency: config.monitoring.concurrency,
+    lockDuration: config.monitoring.lockMs,
+    stalledInterval: config.monitoring.lockMs,
   }),
 ];
 for (const worker of workers) {

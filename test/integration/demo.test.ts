@@ -30,5 +30,9 @@ it("creates the demo catalog and sends real data, and again from scratch on a se
     expect(demo.lines).toContain("stats       split train: 100 records (features 100, labels 100, extra 100; virginica: predictions 0)");
     expect(demo.lines).toContain("stats       production: 50 records (features 50, labels 40, extra 0; virginica: predictions 50)");
     expect(demo.lines).toContain("stats       production labelled fraction 0.80");
+    expect(demo.lines.find((l) => l.startsWith("monitor     job"))).toMatch(/^monitor {5}job monitoring:\S+: \d+ hours and \d+ days computed/);
+    const days = demo.lines.filter((l) => /^monitor {5}\d{4}-\d\d-\d\d: /.test(l)).map((l) => /: (\d+) predictions, (\d+) labelled/.exec(l)!);
+    expect(days.reduce((n, m) => n + Number(m[1]), 0)).toBe(50);
+    expect(days.reduce((n, m) => n + Number(m[2]), 0)).toBe(40);
   }
 });

@@ -30,12 +30,16 @@ type Client struct {
 	Admin   sightlinev1.AdminServiceClient
 	Catalog sightlinev1.CatalogServiceClient
 	Ingest  sightlinev1.IngestServiceClient
+	// MonitoringService is the raw MonitoringService stub; the Monitoring method reads its series as Go values.
+	MonitoringService sightlinev1.MonitoringServiceClient
 
-	conn *grpc.ClientConn
+	conn    *grpc.ClientConn
+	project string
 }
 
 type dialOptions struct {
 	apiKey     string
+	project    string
 	tlsConfig  *tls.Config
 	caFile     string
 	useTLS     bool
@@ -49,6 +53,12 @@ type Option func(*dialOptions)
 // project key (slk_...) from CreateApiKey for one project's data.
 func WithAPIKey(key string) Option {
 	return func(o *dialOptions) { o.apiKey = key }
+}
+
+// WithProject sets the project that the helpers taking no project argument work on (RefreshMonitoring, Monitoring).
+// A project key belongs to one project, so a client dialled with one usually names that project here.
+func WithProject(project string) Option {
+	return func(o *dialOptions) { o.project = project }
 }
 
 // WithTLS connects over TLS with cfg; nil means the system's roots and the address's host name.
@@ -131,7 +141,11 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		Admin:   sightlinev1.NewAdminServiceClient(conn),
 		Catalog: sightlinev1.NewCatalogServiceClient(conn),
 		Ingest:  sightlinev1.NewIngestServiceClient(conn),
+
+		MonitoringService: sightlinev1.NewMonitoringServiceClient(conn),
+
 		conn:    conn,
+		project: o.project,
 	}, nil
 }
 
@@ -198,6 +212,11 @@ func (s errorStream) Header() (metadata.MD, error) {
 // Close ends the connection; calls still running fail with CANCELED.
 func (c *Client) Close() error {
 	return c.conn.Close()
+}
+
+// Project is the default project given to Dial with WithProject, or "".
+func (c *Client) Project() string {
+	return c.project
 }
 
 // Conn is the underlying connection, for services this package does not wrap.

@@ -6,12 +6,15 @@ export type Principal = { kind: "admin" } | { kind: "project"; project: string }
 
 export const principalKey = createContextKey<Principal>({ kind: "anonymous" });
 
+/** Whether the caller's key reaches `project`: the admin key reaches all, a project key its own. */
+export function mayReach(ctx: HandlerContext, project: string): boolean {
+  const principal = ctx.values.get(principalKey);
+  return principal.kind === "admin" || (principal.kind === "project" && principal.project === project);
+}
+
 /** Admits the admin key and the key of `project`; anything else is PERMISSION_DENIED. */
 export function authorizeProject(ctx: HandlerContext, project: string): void {
-  const principal = ctx.values.get(principalKey);
-  if (principal.kind === "admin") return;
-  if (principal.kind === "project" && principal.project === project) return;
-  throw permissionDenied(`this key cannot reach project "${project}"`);
+  if (!mayReach(ctx, project)) throw permissionDenied(`this key cannot reach project "${project}"`);
 }
 
 export function authorizeAdmin(ctx: HandlerContext): void {

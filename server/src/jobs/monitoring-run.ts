@@ -31,11 +31,24 @@ export interface MonitoringRunResult {
 
 export type ProgressReporter = (percent: number, message: string) => Promise<void>;
 
+/**
+ * A bucket marked this recently is recomputed again by the next run as well: its result is stored under a token no
+ * mark holds. The order "records durable, then mark" is what makes a run safe, and this margin keeps it safe where a
+ * store makes a write visible to other connections a little after acknowledging it (seen on FerretDB 1.24 under
+ * concurrent bulk updates), and across clocks a little apart.
+ */
+export const settleMs = 2000;
+
+function tokenToStore(mark: BucketMarkDoc, settledBefore: number): string {
+  return mark.w.getTime() > settledBefore ? `unsettled:${mark.tok}` : mark.tok;
+}
+
 /** Baselines are re-read only when their split's mark changes; a worker keeps the last few it built. */
 const baselineCache = new Map<string, Baseline | undefined>();
 const baselineCacheSize = 8;
 
-const readBatchSize = 2000;
+/** Large enough that an hour's records usually come in one reply (see `wholeReadBatch`). */
+const readBatchSize = 20_000;
 
 async function readSample(store: Store, plan: MonitoringPlan, filter: Record<string, string>, counter: { records: number }): Promise<BucketSample> {
   const sample = new BucketSample(plan.spec.fields.length);
@@ -59,7 +72,8 @@ async function baselineFor(store: Store, plan: MonitoringPlan, ct: string | unde
   return baseline;
 }
 
-export async function runMonitoring(store: Store, job: MonitoringJobData, progress: ProgressReporter): Promise<MonitoringRunResult> {
+/** `writeChunkRows` bounds each bulk write of results, as it bounds the ingest path's. */
+export async function runMonitoring(store: Store, job: MonitoringJobData, progress: ProgressReporter, writeChunkRows: number): Promise<MonitoringRunResult> {
   const result: MonitoringRunResult = { hours: 0, days: 0, splits: 0, recordsRead: 0, full: false };
   const modelKey = docId(job.project, job.collection, job.model);
   const [collection, model] = await Promise.all([
@@ -70,6 +84,7 @@ export async function runMonitoring(store: Store, job: MonitoringJobData, progre
   const plan = monitoringPlan(collection, model);
 
   // Marks before records, always.
+  const settledBefore = Date.now() - settleMs;
   const productionKey = targetKey(job.project, job.collection, productionTarget);
   const hourMarks = (await findMarks(store, productionKey)).filter((m) => m.h !== null);
   const splits = await store.splits.find({ project: job.project, collection: job.collection }, { projection: { name: 1 } }).toArray();
@@ -116,14 +131,14 @@ export async function runMonitoring(store: Store, job: MonitoringJobData, progre
       const hour = mark.h!.getTime();
       const sample = await readSample(store, plan, { ct: productionKey, hb: hourBucketKey(productionKey, hour) }, counter);
       if (dirtyHours.has(hour)) {
-        writes.push({ g: "h", start: hour, split: undefined, tok: mark.tok, report: bucketReport(plan.spec, sample, baseline) });
+        writes.push({ g: "h", start: hour, split: undefined, tok: tokenToStore(mark, settledBefore), report: bucketReport(plan.spec, sample, baseline) });
         result.hours++;
       }
       daySample.append(sample);
     }
     writes.push({ g: "d", start: day, split: undefined, tok: null, report: bucketReport(plan.spec, daySample, baseline) });
     result.days++;
-    await writeResults(store, modelKey, writes);
+    await writeResults(store, modelKey, writes, writeChunkRows);
     done++;
     await progress((100 * done) / steps, `day ${new Date(day).toISOString().slice(0, 10)} (${done} of ${steps} steps)`);
   }
@@ -131,8 +146,9 @@ export async function runMonitoring(store: Store, job: MonitoringJobData, progre
   for (const name of dirtySplits) {
     const ct = targetKey(job.project, job.collection, splitTarget(name));
     const sample = await readSample(store, plan, { ct }, counter);
-    const tok = splitMarks.get(name)?.tok ?? null;
-    await writeResults(store, modelKey, [{ g: "s", start: undefined, split: name, tok, report: bucketReport(plan.spec, sample, baseline) }]);
+    const mark = splitMarks.get(name);
+    const tok = mark === undefined ? null : tokenToStore(mark, settledBefore);
+    await writeResults(store, modelKey, [{ g: "s", start: undefined, split: name, tok, report: bucketReport(plan.spec, sample, baseline) }], writeChunkRows);
     result.splits++;
     done++;
     await progress((100 * done) / steps, `split ${name} (${done} of ${steps} steps)`);

@@ -8,7 +8,6 @@ import type { Store } from "../store/db.js";
 import { acquireLease } from "./model-lock.js";
 import { runMonitoring, type MonitoringJobData, type MonitoringRunResult } from "./monitoring-run.js";
 
-const leaseMs = 30_000;
 const busyRetryMs = 1000;
 
 export interface JobProgress {
@@ -16,7 +15,15 @@ export interface JobProgress {
   message: string;
 }
 
-export function monitoringProcessor(store: Store, redis: Redis, prefix: string, log: Logger) {
+export interface MonitoringWorkerOptions {
+  queuePrefix: string;
+  /** How long a model's lease lives unrenewed. */
+  leaseMs: number;
+  writeChunkRows: number;
+}
+
+export function monitoringProcessor(store: Store, redis: Redis, options: MonitoringWorkerOptions, log: Logger) {
+  const { queuePrefix: prefix, leaseMs, writeChunkRows } = options;
   return async (job: Job<MonitoringJobData>, token?: string): Promise<MonitoringRunResult> => {
     const { project, collection, model } = job.data;
     const lease = await acquireLease(redis, `${prefix}:lease:monitoring:${project}/${collection}/${model}`, leaseMs);
@@ -27,11 +34,12 @@ export function monitoringProcessor(store: Store, redis: Redis, prefix: string, 
     }
     try {
       const started = performance.now();
+      const startedAt = Date.now();
       const result = await runMonitoring(store, job.data, async (percent, message) => {
         if (!lease.held()) throw new Error("lost the model's lease; the run will be retried");
         await job.updateProgress({ percent, message } satisfies JobProgress);
-      });
-      log.debug("monitoring run done", { project, collection, model, ...result, ms: Math.round(performance.now() - started) });
+      }, writeChunkRows);
+      log.debug("monitoring run done", { project, collection, model, job: job.id, ...result, startedAt, finishedAt: Date.now(), ms: Math.round(performance.now() - started) });
       return result;
     } finally {
       await lease.release();

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { Job, Queue } from "bullmq";
-import { authorizeProject } from "../auth/principal.js";
+import { authorizeProject, mayReach } from "../auth/principal.js";
 import { checkResourceNames } from "../catalog/names.js";
 import { invalidArgument, notFound, throwIfInvalid, unavailable, type Violation } from "../errors.js";
 import { FieldKind, ScoreType } from "../gen/sightline/v1/resources_pb.js";
@@ -71,7 +71,7 @@ async function jobStatus(publicId: string, job: Job<unknown, MonitoringRunResult
     jobId: publicId,
     state,
     progress: state === JobState.COMPLETED ? 100 : (progress.percent ?? 0),
-    message: state === JobState.FAILED ? job.failedReason : (progress.message ?? ""),
+    message: state === JobState.FAILED ? job.failedReason : state === JobState.COMPLETED ? "done" : (progress.message ?? ""),
     attempts: job.attemptsMade + (state === JobState.ACTIVE ? 1 : 0),
   });
   if (state === JobState.COMPLETED && job.returnvalue !== null && job.returnvalue !== undefined) {
@@ -128,6 +128,7 @@ export function registerMonitoring(router: ConnectRouter, { store, queues }: Rpc
     async refreshMonitoring(req, ctx) {
       authorizeProject(ctx, req.project);
       throwIfInvalid(checkResourceNames({ project: req.project, collection: req.collection, model: req.model }));
+      await findCollection(store, req.project, req.collection);
       if ((await store.models.countDocuments({ _id: docId(req.project, req.collection, req.model) }, { limit: 1 })) === 0) {
         throw notFound("model", req.model);
       }
@@ -142,14 +143,10 @@ export function registerMonitoring(router: ConnectRouter, { store, queues }: Rpc
         throw invalidArgument([{ field: "job_id", description: "is not a job ID this service returned" }]);
       }
       let last = "";
-      for (let first = true; !ctx.signal.aborted; first = false) {
+      while (!ctx.signal.aborted) {
         const job = (await redisCall(() => queue.getJob(parsed.id))) as Job<{ project?: string }, MonitoringRunResult> | undefined;
-        if (job === undefined) {
-          if (first) throw notFound("job", req.jobId);
-          throw new ConnectError("the job was removed before it finished", Code.NotFound);
-        }
-        // A job is only visible to keys of the project it works on.
-        if (first) authorizeProject(ctx, job.data.project ?? "");
+        // A job is only visible to keys of the project it works on: to any other key it does not exist.
+        if (job === undefined || !mayReach(ctx, job.data.project ?? "")) throw notFound("job", req.jobId);
         const status = await redisCall(() => jobStatus(req.jobId, job));
         const key = `${status.state}|${status.progress}|${status.message}|${status.attempts}`;
         if (key !== last) {
@@ -159,6 +156,8 @@ export function registerMonitoring(router: ConnectRouter, { store, queues }: Rpc
         if (status.state === JobState.COMPLETED || status.state === JobState.FAILED) return;
         await sleep(watchPollMs, ctx.signal);
       }
+      // Cancelled by the client (who no longer listens) or cut by a server shutdown: say so, so clients watch again.
+      throw new ConnectError("the watch ended before the job did; watch again", Code.Unavailable);
     },
 
     async getMonitoring(req, ctx) {

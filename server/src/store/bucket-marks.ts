@@ -67,7 +67,7 @@ export class BucketDeltas {
 }
 
 /** Re-tokens every touched bucket of a target and adds its counts; run only after the records are durable. */
-export async function markBuckets(store: Store, ct: string, deltas: BucketDeltas): Promise<void> {
+export async function markBuckets(store: Store, ct: string, deltas: BucketDeltas, chunkRows: number): Promise<void> {
   if (deltas.size === 0) return;
   const now = new Date();
   const ops: AnyBulkWriteOperation<BucketMarkDoc>[] = [];
@@ -86,10 +86,16 @@ export async function markBuckets(store: Store, ct: string, deltas: BucketDeltas
       },
     });
   }
-  await upsertWithRetry(store.bucketMarks, ops);
+  await upsertWithRetry(store.bucketMarks, ops, chunkRows);
 }
+
+/**
+ * Marks are small and read whole, so one reply carries them all. Cursors kept open across getMore calls also leak
+ * connections in FerretDB 1.24 when several run while the collection is written (docs/operations.md).
+ */
+export const wholeReadBatch = 100_000;
 
 /** Every mark of a target: one per hour that ever held a record (production) or the split's one. */
 export function findMarks(store: Store, ct: string): Promise<BucketMarkDoc[]> {
-  return store.bucketMarks.find({ ct }).toArray();
+  return store.bucketMarks.find({ ct }, { batchSize: wholeReadBatch }).toArray();
 }

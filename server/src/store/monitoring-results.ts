@@ -2,6 +2,7 @@
 // when its bucket is recomputed, plus one state document per model saying what the last run was computed against.
 import type { AnyBulkWriteOperation, Filter } from "mongodb";
 import type { BucketReport } from "../monitoring/report.js";
+import { wholeReadBatch } from "./bucket-marks.js";
 import { upsertWithRetry } from "./bulk.js";
 import { docId, type Store } from "./db.js";
 
@@ -41,7 +42,7 @@ export interface ResultWrite {
   report: BucketReport;
 }
 
-export async function writeResults(store: Store, modelKey: string, results: ResultWrite[]): Promise<void> {
+export async function writeResults(store: Store, modelKey: string, results: ResultWrite[], chunkRows: number): Promise<void> {
   const at = new Date();
   const ops: AnyBulkWriteOperation<MonitoringResultDoc>[] = results.map((r) => ({
     replaceOne: {
@@ -58,13 +59,13 @@ export async function writeResults(store: Store, modelKey: string, results: Resu
       upsert: true,
     },
   }));
-  await upsertWithRetry(store.monitoringResults, ops);
+  await upsertWithRetry(store.monitoringResults, ops, chunkRows);
 }
 
 /** The token each of a model's buckets was computed from, by hour start or split name. */
 export async function resultTokens(store: Store, modelKey: string, g: "h" | "s"): Promise<Map<number | string, string | null>> {
   const tokens = new Map<number | string, string | null>();
-  const cursor = store.monitoringResults.find({ m: modelKey, g }, { projection: { t: 1, s: 1, tok: 1 } });
+  const cursor = store.monitoringResults.find({ m: modelKey, g }, { projection: { t: 1, s: 1, tok: 1 }, batchSize: wholeReadBatch });
   for await (const doc of cursor) tokens.set(g === "h" ? doc.t!.getTime() : doc.s!, doc.tok);
   return tokens;
 }
@@ -74,7 +75,7 @@ export function findResults(store: Store, modelKey: string, g: ResultGranularity
   if (g !== "s" && (startMs !== undefined || endMs !== undefined)) {
     filter.t = { ...(startMs === undefined ? {} : { $gte: new Date(startMs) }), ...(endMs === undefined ? {} : { $lt: new Date(endMs) }) };
   }
-  return store.monitoringResults.find(filter, { sort: { t: 1, s: 1 } });
+  return store.monitoringResults.find(filter, { sort: { t: 1, s: 1 }, batchSize: wholeReadBatch });
 }
 
 export function readState(store: Store, modelKey: string): Promise<MonitoringStateDoc | null> {

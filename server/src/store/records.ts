@@ -111,18 +111,16 @@ export async function writeRecords(store: Store, target: ResolvedTarget, batch: 
         if (before !== undefined && overwritesKind(w, before)) deltas.overwrite(hour);
       }
     }
-    for (let start = 0; start < existing.length; start += chunkRows) {
-      const ops: AnyBulkWriteOperation<RecordDoc>[] = existing.slice(start, start + chunkRows).map((w) => ({
-        updateOne: {
-          filter: { _id: recordDocId(target.key, w.recordId) },
-          update: { $set: w.set, $setOnInsert: { ct: target.key } },
-          upsert: true,
-        },
-      }));
-      await upsertWithRetry(store.records, ops);
-    }
+    const ops: AnyBulkWriteOperation<RecordDoc>[] = existing.map((w) => ({
+      updateOne: {
+        filter: { _id: recordDocId(target.key, w.recordId) },
+        update: { $set: w.set, $setOnInsert: { ct: target.key } },
+        upsert: true,
+      },
+    }));
+    await upsertWithRetry(store.records, ops, chunkRows);
   }
-  await markBuckets(store, target.key, deltas);
+  await markBuckets(store, target.key, deltas, chunkRows);
 }
 
 type PriorRecord = Pick<RecordDoc, "ts" | "wf" | "wl" | "wx" | "wp" | "wi">;

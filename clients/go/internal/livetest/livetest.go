@@ -300,9 +300,24 @@ func StartServer(env Env, iso Isolation, opts ServerOptions) (*Server, error) {
 
 var workerStarted = regexp.MustCompile(`"msg":"worker started"`)
 
-// StartWorker starts a statistics worker on iso's queues and waits until it runs.
+// WorkerOptions adjust one worker.
+type WorkerOptions struct {
+	// Extra environment, such as a short SIGHTLINE_MONITORING_INTERVAL_MS.
+	Env map[string]string
+}
+
+// StartWorker starts a statistics and monitoring worker on iso's queues and waits until it runs.
 func StartWorker(env Env, iso Isolation) (*Process, error) {
-	p, err := start(env, "worker", "worker.js", baseVars(env, iso))
+	return StartWorkerWith(env, iso, WorkerOptions{})
+}
+
+// StartWorkerWith is StartWorker with options.
+func StartWorkerWith(env Env, iso Isolation, opts WorkerOptions) (*Process, error) {
+	vars := baseVars(env, iso)
+	for k, v := range opts.Env {
+		vars[k] = v
+	}
+	p, err := start(env, "worker", "worker.js", vars)
 	if err != nil {
 		return nil, err
 	}
@@ -330,6 +345,25 @@ func ServerFor(t testing.TB, iso Isolation, opts ServerOptions) *Server {
 		}
 	})
 	return s
+}
+
+// WorkerFor starts a worker for one test and stops it when the test ends.
+func WorkerFor(t testing.TB, iso Isolation, opts WorkerOptions) *Process {
+	t.Helper()
+	env := RequireEnv(t)
+	w, err := StartWorkerWith(env, iso, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := w.Stop(20 * time.Second); err != nil {
+			t.Logf("stopping the worker: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("worker output:\n%s", w.Output())
+		}
+	})
+	return w
 }
 
 // Shared is a server and worker for a whole test package, started by the first test that asks.

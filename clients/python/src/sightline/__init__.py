@@ -12,6 +12,7 @@ from .errors import (
     FieldViolation,
     InternalError,
     InvalidArgumentError,
+    JobFailedError,
     NotFoundError,
     PermissionDeniedError,
     PreconditionViolation,
@@ -21,6 +22,7 @@ from .errors import (
     TLSError,
     UnavailableError,
 )
+from .monitoring import JobStatus, Monitoring, MonitoringRunResult
 from .schema import schema_from_dataframe
 from .stream import StreamWriter
 from .summary import KindCount, RowError, WriteSummary
@@ -37,7 +39,11 @@ __all__ = [
     "FieldViolation",
     "InternalError",
     "InvalidArgumentError",
+    "JobFailedError",
+    "JobStatus",
     "KindCount",
+    "Monitoring",
+    "MonitoringRunResult",
     "NotFoundError",
     "PermissionDeniedError",
     "PreconditionViolation",

@@ -21,12 +21,15 @@ from sightline.v1 import (
     catalog_service_pb2_grpc,
     ingest_service_pb2,
     ingest_service_pb2_grpc,
+    monitoring_service_pb2,
+    monitoring_service_pb2_grpc,
     records_pb2,
     resources_pb2,
 )
 
 from .batches import DEFAULT_INFLUENCE_PREFIX, Routing, frame_from_batches, record_batches, route_columns, row_count
-from .errors import RowsRejectedError, SightlineError, TLSError, UnavailableError, from_rpc_error
+from .errors import DeadlineExceededError, JobFailedError, RowsRejectedError, SightlineError, TLSError, UnavailableError, from_rpc_error
+from .monitoring import BINARY_METRICS, REGRESSION_METRICS, JobStatus, Monitoring, informative, monitoring_from_proto
 from .schema import field_type
 from .stream import StreamWriter
 from .summary import WriteSummary, kind_value
@@ -45,6 +48,10 @@ _score_types = {
     "logits": resources_pb2.ScoreType.SCORE_TYPE_LOGITS,
     "regression": resources_pb2.ScoreType.SCORE_TYPE_REGRESSION,
     "classification": resources_pb2.ScoreType.SCORE_TYPE_CLASSIFICATION,
+}
+_granularities = {
+    "hour": monitoring_service_pb2.Granularity.GRANULARITY_HOUR,
+    "day": monitoring_service_pb2.Granularity.GRANULARITY_DAY,
 }
 _model_modes = {
     "data_only": resources_pb2.ModelMode.MODEL_MODE_DATA_ONLY,
@@ -150,6 +157,8 @@ class Client:
         self.admin = admin_service_pb2_grpc.AdminServiceStub(self.channel)
         self.catalog = catalog_service_pb2_grpc.CatalogServiceStub(self.channel)
         self.ingest = ingest_service_pb2_grpc.IngestServiceStub(self.channel)
+        # Not `monitoring`, which is the method that reads a model's series.
+        self.monitoring_service = monitoring_service_pb2_grpc.MonitoringServiceStub(self.channel)
 
     def close(self) -> None:
         self._raw_channel.close()
@@ -472,8 +481,136 @@ class Client:
         except grpc.RpcError as err:
             raise from_rpc_error(err) from None
 
+    # -- monitoring ---------------------------------------------------------------------------------------------
+
+    def refresh_monitoring(self, collection: str, model: str, *, full: bool = False, project: str | None = None) -> str:
+        """Asks for a run of the model's monitoring now and returns its job ID, for `watch_job` or `wait_for_job`.
+
+        A run recomputes the buckets whose data changed since the last one; `full=True` recomputes every bucket.
+        """
+        request = monitoring_service_pb2.RefreshMonitoringRequest(project=self._project(project), collection=collection, model=model, full=full)
+        return self._call(self.monitoring_service.RefreshMonitoring, request).job_id
+
+    def watch_job(self, job_id: str, *, timeout: float | None = None) -> Iterator[JobStatus]:
+        """Yields the job's status whenever it changes, ending with its completion or failure (a failed job is
+        yielded, not raised; see `wait_for_job`).
+
+        `timeout` (by default the client's) bounds the whole watch: DeadlineExceededError past it. The watch is
+        read-only, so a connection lost on the way (a server restart) is reopened a few times, and a status seen
+        before is not yielded again.
+        """
+        limit = timeout if timeout is not None else self.timeout
+        deadline = None if limit is None else time.monotonic() + limit
+        request = monitoring_service_pb2.WatchJobRequest(job_id=job_id)
+        last: JobStatus | None = None
+        failures = 0
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise DeadlineExceededError(f"job {job_id} did not finish within {limit:g}s")
+            call = self.monitoring_service.WatchJob(request, timeout=remaining)
+            try:
+                for message in call:
+                    status = JobStatus.from_proto(message)
+                    failures = 0
+                    if status != last:
+                        last = status
+                        yield status
+                    if status.done:
+                        return
+                lost: SightlineError = UnavailableError(f"the watch of job {job_id} ended before the job did")
+            except grpc.RpcError as err:
+                lost = from_rpc_error(err)
+                if not isinstance(lost, UnavailableError) or isinstance(lost, TLSError):
+                    raise lost from None
+            finally:
+                call.cancel()
+            if failures == _watch_reconnects:
+                raise lost
+            time.sleep(min(2.0, 0.1 * 2**failures))
+            failures += 1
+
+    def wait_for_job(self, job_id: str, *, progress: bool | None = None, timeout: float | None = None) -> JobStatus:
+        """Waits until the job completes and returns its final status; raises JobFailedError if it failed.
+
+        The progress bar shows when `progress=True`, or by default when stderr is a terminal; `timeout` bounds the
+        wait (DeadlineExceededError past it).
+        """
+        show = progress if progress is not None else sys.stderr.isatty()
+        bar = tqdm(total=100, unit="%", desc=f"job {job_id}", disable=not show, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}]{postfix}")
+        final: JobStatus | None = None
+        try:
+            for status in self.watch_job(job_id, timeout=timeout):
+                final = status
+                bar.update(max(0.0, min(100.0, status.progress)) - bar.n)
+                bar.set_postfix_str(f"{status.state}: {status.message}" if status.message else status.state)
+        finally:
+            bar.close()
+        if final is None:
+            raise UnavailableError(f"the watch of job {job_id} reported nothing")
+        if final.failed:
+            raise JobFailedError(final)
+        return final
+
+    def monitoring(
+        self,
+        collection: str,
+        model: str,
+        *,
+        start: datetime | pd.Timestamp | str | None = None,
+        end: datetime | pd.Timestamp | str | None = None,
+        granularity: str = "hour",
+        metrics: Iterable[str] | None = None,
+        fields: Iterable[str] | None = None,
+        splits: Iterable[str] | str | None = None,
+        project: str | None = None,
+    ) -> Monitoring:
+        """A model's monitoring series: performance, drift and data quality per hour or day of event time (UTC) in
+        production, buckets starting in [start, end), and the same for the splits named (`"*"` for every split).
+
+        `metrics` narrows the performance metrics and `fields` the features (or the score field) whose drift and
+        quality are returned. The frames of the returned `Monitoring`:
+
+        - `performance`: one row per bucket with records: `start` (datetime64[ns, UTC]), `records`, `predictions`,
+          `labelled`, `label_rate`, `unusable_labels`, `zero_labels`, one float column per metric (NaN when
+          undefined), `tn`, `fp`, `fn`, `tp` for binary models, `rejected_rows` and `overwritten_records`;
+        - `drift`: `start`, `field`, `source` ("feature" or "prediction"), `statistic`, `value`,
+          `undefined_reason`, `baseline_count`, `current_count`;
+        - `quality`: `start`, `field`, `count`, `missing`, `missing_rate`, `out_of_range`, `out_of_range_rate`,
+          `unseen`, `unseen_rate`;
+        - `splits`, `split_drift`, `split_quality`: the same with a `split` column instead of `start`;
+        - `undefined_metrics` and `split_undefined_metrics`: why each NaN metric is undefined.
+        """
+        chosen = self._project(project)
+        wanted_metrics = list(metrics or ())
+        request = monitoring_service_pb2.GetMonitoringRequest(
+            project=chosen,
+            collection=collection,
+            model=model,
+            granularity=_choice(_granularities, granularity, "granularity"),
+            metrics=wanted_metrics,
+            fields=list(fields or ()),
+            splits=[splits] if isinstance(splits, str) else list(splits or ()),
+        )
+        if start is not None:
+            request.start_time.CopyFrom(_timestamp(start))
+        if end is not None:
+            request.end_time.CopyFrom(_timestamp(end))
+        response = self._call(self.monitoring_service.GetMonitoring, request)
+        computed = informative([*response.buckets, *(s.result for s in response.splits)])
+        if computed:
+            binary = any(b.HasField("confusion") for b in computed)
+            names = wanted_metrics or [m.name for m in computed[0].performance]
+        else:
+            # Nothing computed yet: the model's kind gives the columns, so that empty frames look like full ones.
+            binary = self.get_model(collection, model, project=chosen).score_type != resources_pb2.ScoreType.SCORE_TYPE_REGRESSION
+            names = wanted_metrics or list(BINARY_METRICS if binary else REGRESSION_METRICS)
+        return monitoring_from_proto(response, names, binary)
+
 
 _connect_attempts = 6
+#: Consecutive reopenings of a job watch whose connection was lost: a little over ten seconds of backoff in all.
+_watch_reconnects = 9
 
 
 def _never_connected(error: SightlineError) -> bool:

@@ -11,6 +11,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 if TYPE_CHECKING:
+    from .monitoring import JobStatus
     from .summary import RowError
 
 
@@ -125,6 +126,21 @@ class RowsRejectedError(SightlineError, ValueError):
     def __init__(self, message: str, row_errors: list[RowError]) -> None:
         super().__init__(message)
         self.row_errors = row_errors
+
+
+class JobFailedError(SightlineError):
+    """Raised by `Client.wait_for_job` when the job failed for good (after its retries); the calls themselves
+    succeeded. `status` is the job's last status: its `message` says why, `attempts` how often it was tried."""
+
+    code = grpc.StatusCode.OK
+
+    def __init__(self, status: JobStatus) -> None:
+        super().__init__(f"job {status.job_id} failed after {status.attempts} attempt(s): {status.message or 'no reason given'}")
+        self.status = status
+        self.job_id = status.job_id
+
+    def __str__(self) -> str:
+        return self.message
 
 
 _by_code: dict[grpc.StatusCode, type[SightlineError]] = {

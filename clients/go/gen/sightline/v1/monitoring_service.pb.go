@@ -619,7 +619,8 @@ func (x *GetMonitoringRequest) GetSplits() []string {
 
 type GetMonitoringResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Production buckets in time order. Buckets with no records are absent.
+	// Production buckets in time order. A bucket with no records is absent unless ingestion counted rejected rows or
+	// overwrites in it; it then holds those counts only.
 	Buckets []*MonitoringBucket `protobuf:"bytes,1,rep,name=buckets,proto3" json:"buckets,omitempty"`
 	// One entry per requested split that has results.
 	Splits []*SplitMonitoring `protobuf:"bytes,2,rep,name=splits,proto3" json:"splits,omitempty"`

@@ -33,7 +33,8 @@ const (
 // Every production model has a job scheduler that refreshes the buckets its data changed; RefreshMonitoring asks for
 // a run now, and WatchJob follows any job to its end.
 type MonitoringServiceClient interface {
-	// Queues a refresh of one model's buckets and returns the job to watch. A refresh already queued is reused.
+	// Queues a refresh of one model's buckets and returns the job to watch. Runs of one model never overlap: a job
+	// queued while another runs waits for it, then recomputes only what is still dirty.
 	RefreshMonitoring(ctx context.Context, in *RefreshMonitoringRequest, opts ...grpc.CallOption) (*RefreshMonitoringResponse, error)
 	// Reports a job's state and progress whenever it changes, until the job completes or fails.
 	WatchJob(ctx context.Context, in *WatchJobRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchJobResponse], error)
@@ -97,7 +98,8 @@ func (c *monitoringServiceClient) GetMonitoring(ctx context.Context, in *GetMoni
 // Every production model has a job scheduler that refreshes the buckets its data changed; RefreshMonitoring asks for
 // a run now, and WatchJob follows any job to its end.
 type MonitoringServiceServer interface {
-	// Queues a refresh of one model's buckets and returns the job to watch. A refresh already queued is reused.
+	// Queues a refresh of one model's buckets and returns the job to watch. Runs of one model never overlap: a job
+	// queued while another runs waits for it, then recomputes only what is still dirty.
 	RefreshMonitoring(context.Context, *RefreshMonitoringRequest) (*RefreshMonitoringResponse, error)
 	// Reports a job's state and progress whenever it changes, until the job completes or fails.
 	WatchJob(*WatchJobRequest, grpc.ServerStreamingServer[WatchJobResponse]) error

@@ -63,7 +63,8 @@ class MonitoringServiceServicer:
     """
 
     def RefreshMonitoring(self, request, context):
-        """Queues a refresh of one model's buckets and returns the job to watch. A refresh already queued is reused.
+        """Queues a refresh of one model's buckets and returns the job to watch. Runs of one model never overlap: a job
+        queued while another runs waits for it, then recomputes only what is still dirty.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

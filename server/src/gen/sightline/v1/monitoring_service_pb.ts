@@ -251,7 +251,8 @@ export const GetMonitoringRequestSchema: GenMessage<GetMonitoringRequest> = /*@_
  */
 export type GetMonitoringResponse = Message<"sightline.v1.GetMonitoringResponse"> & {
   /**
-   * Production buckets in time order. Buckets with no records are absent.
+   * Production buckets in time order. A bucket with no records is absent unless ingestion counted rejected rows or
+   * overwrites in it; it then holds those counts only.
    *
    * @generated from field: repeated sightline.v1.MonitoringBucket buckets = 1;
    */
@@ -703,7 +704,8 @@ export const DriftSourceSchema: GenEnum<DriftSource> = /*@__PURE__*/
  */
 export const MonitoringService: GenService<{
   /**
-   * Queues a refresh of one model's buckets and returns the job to watch. A refresh already queued is reused.
+   * Queues a refresh of one model's buckets and returns the job to watch. Runs of one model never overlap: a job
+   * queued while another runs waits for it, then recomputes only what is still dirty.
    *
    * @generated from rpc sightline.v1.MonitoringService.RefreshMonitoring
    */
