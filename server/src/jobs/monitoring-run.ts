@@ -129,7 +129,7 @@ export async function runMonitoring(store: Store, job: MonitoringJobData, progre
     const marks = (hoursByDay.get(day) ?? []).sort((a, b) => a.h!.getTime() - b.h!.getTime());
     for (const mark of marks) {
       const hour = mark.h!.getTime();
-      const sample = await readSample(store, plan, { ct: productionKey, hb: hourBucketKey(productionKey, hour) }, counter);
+      const sample = await readSample(store, plan, { hb: hourBucketKey(productionKey, hour) }, counter);
       if (dirtyHours.has(hour)) {
         writes.push({ g: "h", start: hour, split: undefined, tok: tokenToStore(mark, settledBefore), report: bucketReport(plan.spec, sample, baseline) });
         result.hours++;

@@ -147,7 +147,8 @@ async function ensureIndexes(store: Store): Promise<void> {
   await store.collectionStats.createIndex({ project: 1 }, { name: "project" });
   // Records are always queried by target first; FerretDB pushes top-level equality down to PostgreSQL.
   await store.records.createIndex({ ct: 1, ts: 1 }, { name: "target_time" });
-  await store.records.createIndex({ ct: 1, hb: 1 }, { name: "target_hour" });
+  // The hour key holds the target key, so it leads its own index: FerretDB's twins index only an index's first key.
+  await store.records.createIndex({ hb: 1 }, { name: "hour_bucket" });
   await store.bucketMarks.createIndex({ ct: 1 }, { name: "target" });
   await store.monitoringResults.createIndex({ m: 1, g: 1 }, { name: "model_granularity" });
 }
