@@ -154,10 +154,14 @@ function column<T>(rows: Row[], pick: (r: Row) => T): T[] {
   return rows.map(pick);
 }
 
-function batchesOf(rows: Row[], size: number, toBatch: (rows: Row[]) => BatchInput): BatchInput[] {
-  const out: BatchInput[] = [];
-  for (let i = 0; i < rows.length; i += size) out.push(toBatch(rows.slice(i, i + size)));
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+function batchesOf(rows: Row[], size: number, toBatch: (rows: Row[]) => BatchInput): BatchInput[] {
+  return chunks(rows, size).map(toBatch);
 }
 
 const featureNames = cases.schema.fields.filter((f) => f.kind === "FEATURE").map((f) => f.name);
@@ -166,21 +170,25 @@ const labelNames = cases.schema.fields.filter((f) => f.kind === "LABEL").map((f)
 async function uploadRows(client: SightlineClient, destination: TargetInit["destination"], rows: Row[]): Promise<void> {
   const production = destination?.case === "production";
   const times = (part: Row[]) => (production ? { eventTimes: column(part, (r) => r.ts!) } : {});
-  // Features with the first model's predictions, then each other model's predictions, then the labels that exist.
+  // The first model's upload creates the records whole (features, labels where they exist, its predictions), so
+  // they are inserts; each other model's predictions follow.
   for (const [i, model] of cases.models.entries()) {
-    const summary = await client.upload(
-      { project: P, collection: C, destination, model: model.name },
-      batchesOf(rows, 500, (part) => ({
-        recordIds: column(part, (r) => r.id),
-        ...times(part),
-        ...(i === 0 ? { columns: Object.fromEntries(featureNames.map((f) => [f, column(part, (r) => r.features[f] ?? null)])) } : {}),
-        predictions: { [model.predictionField.name]: column(part, (r) => r.predictions[model.name]!) },
-      })),
-    );
+    const batches = chunks(rows, 500).flatMap((part) => {
+      const groups = i === 0 ? [part.filter((r) => r.labels !== undefined), part.filter((r) => r.labels === undefined)] : [part];
+      return groups
+        .filter((g) => g.length > 0)
+        .map((g): BatchInput => {
+          const columns: Record<string, Cell[]> = {};
+          if (i === 0) {
+            for (const f of featureNames) columns[f] = column(g, (r) => r.features[f] ?? null);
+            if (g[0]!.labels !== undefined) for (const l of labelNames) columns[l] = column(g, (r) => r.labels![l] ?? null);
+          }
+          return { recordIds: column(g, (r) => r.id), ...times(g), columns, predictions: { [model.predictionField.name]: column(g, (r) => r.predictions[model.name]!) } };
+        });
+    });
+    const summary = await client.upload({ project: P, collection: C, destination, model: model.name }, batches);
     expect(summary.rowErrors, `upload of ${model.name}`).toEqual([]);
   }
-  const labelled = rows.filter((r) => r.labels !== undefined);
-  await uploadLabels(client, destination, labelled.map((r) => ({ id: r.id, labels: r.labels! })));
 }
 
 async function uploadLabels(client: SightlineClient, destination: TargetInit["destination"], rows: { id: string; labels: Record<string, Cell> }[]): Promise<void> {
@@ -255,7 +263,7 @@ describe("monitoring against the scikit-learn and SciPy reference", () => {
     }
     for (const [name, rows] of Object.entries(cases.splits)) await uploadRows(client, { case: "split", value: name }, rows);
     await uploadRows(client, { case: "production", value: true }, cases.production);
-  }, 300_000);
+  }, 600_000);
 
   afterAll(async () => {
     await worker?.stop();
