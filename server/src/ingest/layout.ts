@@ -47,10 +47,14 @@ export function recordIdOf(doc: Pick<RecordDoc, "_id" | "ct">): string {
   return doc._id.slice(doc.ct.length + 1);
 }
 
+/** Matches every string starting with `prefix`, taken literally. */
+export function prefixPattern(prefix: string): RegExp {
+  return new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\\-]/g, "\\$&")}`);
+}
+
 /** Matches every target key of a collection, for deleting its records: `<project>/<collection>|…`. */
 export function collectionTargetsPattern(project: string, collection: string): RegExp {
-  const escaped = collectionKey(project, collection).replace(/[.*+?^${}()|[\]\\\-]/g, "\\$&");
-  return new RegExp(`^${escaped}\\|`);
+  return prefixPattern(`${collectionKey(project, collection)}|`);
 }
 
 /** The hour bucket (UTC) of an event time, as a top-level equality key for the monitoring jobs; days are unions of hours. */

@@ -1,6 +1,7 @@
 // Monitoring results: one document per (model, hour or day, bucket start) and per (model, split), rewritten whole
 // when its bucket is recomputed, plus one state document per model saying what the last run was computed against.
 import type { AnyBulkWriteOperation, Filter } from "mongodb";
+import { prefixPattern } from "../ingest/layout.js";
 import type { BucketReport } from "../monitoring/report.js";
 import { wholeReadBatch } from "./bucket-marks.js";
 import { upsertWithRetry } from "./bulk.js";
@@ -86,10 +87,6 @@ export async function writeState(store: Store, modelKey: string, sig: string): P
   await store.monitoringState.replaceOne({ _id: modelKey }, { sig, lastRun: new Date() }, { upsert: true });
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\\-]/g, "\\$&");
-}
-
 /** Drops the results and state of one model, of every model of a collection, or of a whole project. */
 export async function deleteMonitoring(store: Store, project: string, collection?: string, model?: string): Promise<void> {
   if (model !== undefined && collection !== undefined) {
@@ -98,12 +95,12 @@ export async function deleteMonitoring(store: Store, project: string, collection
     await store.monitoringState.deleteOne({ _id: key });
     return;
   }
-  const prefix = new RegExp(`^${escapeRegExp(collection === undefined ? `${project}/` : `${docId(project, collection)}/`)}`);
+  const prefix = prefixPattern(collection === undefined ? `${project}/` : `${docId(project, collection)}/`);
   await store.monitoringResults.deleteMany({ m: prefix });
   await store.monitoringState.deleteMany({ _id: prefix });
 }
 
 /** Drops one split's results for every model of its collection. */
 export async function deleteSplitResults(store: Store, project: string, collection: string, split: string): Promise<void> {
-  await store.monitoringResults.deleteMany({ m: new RegExp(`^${escapeRegExp(`${docId(project, collection)}/`)}`), g: "s", s: split });
+  await store.monitoringResults.deleteMany({ m: prefixPattern(`${docId(project, collection)}/`), g: "s", s: split });
 }
