@@ -98,7 +98,12 @@ export async function writeRecords(store: Store, target: ResolvedTarget, batch: 
   for (const r of batch.rejected) deltas.reject(r.hour, r.reason);
   const existing = await insertNewRecords(store, target.key, batch.writes);
   const existingIds = new Set(existing.map((w) => w.recordId));
-  for (const w of batch.writes) if (!existingIds.has(w.recordId)) deltas.touch(bucketOfWrite(target, w, undefined));
+  for (const w of batch.writes) {
+    if (existingIds.has(w.recordId)) continue;
+    const hour = bucketOfWrite(target, w, undefined);
+    // A new production record without an event time (a label ahead of its record) is in no hour yet.
+    if (hour !== undefined || !target.production) deltas.touch(hour);
+  }
   if (existing.length > 0) {
     const prior = await readPriorRecords(store, target.key, existing);
     for (const w of existing) {
