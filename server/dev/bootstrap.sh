@@ -53,7 +53,9 @@ fi
 # exactly when someone changed dependencies since the last install.
 if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   say "npm ci"
-  npm ci --no-audit --no-fund >&2 || die "npm ci failed"
+  # onnxruntime-node bundles its CPU library; its install script would only fetch optional GPU builds from a host
+  # outside the package registries, so it is told to skip that.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund >&2 || die "npm ci failed"
 fi
 
 # --- Go tools ------------------------------------------------------------------------------------------

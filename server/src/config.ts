@@ -23,6 +23,20 @@ export interface Config {
   queuePrefix: string;
   logLevel: LogLevel;
   ingest: IngestConfig;
+  compute: ComputeConfig;
+}
+
+export interface ComputeConfig {
+  /** Largest model artifact an upload may declare. */
+  maxArtifactBytes: number;
+  /** Records per chunk job of ComputePredictions and ComputeInfluences. */
+  chunkRecords: number;
+  /** Chunk jobs one worker process runs at once. */
+  concurrency: number;
+  /** Threads onnxruntime uses inside one call; throughput scales by worker processes. */
+  intraOpThreads: number;
+  /** Rows per onnxruntime call when KernelSHAP evaluates coalitions. */
+  kernelBatchRows: number;
 }
 
 export interface IngestConfig {
@@ -156,6 +170,13 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
       writeChunkRows: integer(env, "SIGHTLINE_WRITE_CHUNK_ROWS", 1000, 1, 100_000),
       streamWindow: integer(env, "SIGHTLINE_STREAM_WINDOW", 16, 1, 1024),
       uploadWindow: integer(env, "SIGHTLINE_UPLOAD_WINDOW", 3, 1, 64),
+    },
+    compute: {
+      maxArtifactBytes: integer(env, "SIGHTLINE_MAX_ARTIFACT_BYTES", 256 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+      chunkRecords: integer(env, "SIGHTLINE_COMPUTE_CHUNK_RECORDS", 1000, 1, 100_000),
+      concurrency: integer(env, "SIGHTLINE_COMPUTE_CONCURRENCY", 1, 1, 64),
+      intraOpThreads: integer(env, "SIGHTLINE_ONNX_THREADS", 1, 1, 256),
+      kernelBatchRows: integer(env, "SIGHTLINE_KERNEL_BATCH_ROWS", 65_536, 1, 10_000_000),
     },
   };
 }

@@ -29,10 +29,10 @@ function errorInfo(reason: ErrorReason, metadata: Record<string, string> = {}): 
   };
 }
 
-export function invalidArgument(violations: Violation[], summary?: string): ConnectError {
+export function invalidArgument(violations: Violation[], summary?: string, reason: ErrorReason = ErrorReason.INVALID_ARGUMENT): ConnectError {
   const message = summary ?? violations.map((v) => `${v.field}: ${v.description}`).join("; ");
   return new ConnectError(message, Code.InvalidArgument, undefined, [
-    errorInfo(ErrorReason.INVALID_ARGUMENT),
+    errorInfo(reason),
     { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) },
   ]);
 }

@@ -12,8 +12,10 @@ import { file_grpc_reflection_v1alpha_reflection } from "./gen/grpc/reflection/v
 import { AdminService, file_sightline_v1_admin_service } from "./gen/sightline/v1/admin_service_pb.js";
 import { CatalogService, file_sightline_v1_catalog_service } from "./gen/sightline/v1/catalog_service_pb.js";
 import { IngestService, file_sightline_v1_ingest_service } from "./gen/sightline/v1/ingest_service_pb.js";
+import { ModelService, file_sightline_v1_model_service } from "./gen/sightline/v1/model_service_pb.js";
 import { MonitoringService, file_sightline_v1_monitoring_service } from "./gen/sightline/v1/monitoring_service_pb.js";
 import { HealthMonitor } from "./health/monitor.js";
+import { InfluencesOnIngest } from "./jobs/influences-on-ingest.js";
 import { createQueues, type Queues } from "./jobs/queues.js";
 import { connectRedis, readyOrTimeout } from "./jobs/redis.js";
 import type { Logger } from "./log.js";
@@ -22,6 +24,7 @@ import { registerCatalog } from "./rpc/catalog.js";
 import type { RpcDeps } from "./rpc/deps.js";
 import { registerHealth } from "./rpc/health.js";
 import { registerIngest } from "./rpc/ingest.js";
+import { registerModels } from "./rpc/models.js";
 import { registerMonitoring } from "./rpc/monitoring.js";
 import { registerReflection } from "./rpc/reflection.js";
 import { openStore, type Store } from "./store/db.js";
@@ -31,6 +34,7 @@ const servedFiles = [
   file_sightline_v1_admin_service,
   file_sightline_v1_catalog_service,
   file_sightline_v1_ingest_service,
+  file_sightline_v1_model_service,
   file_sightline_v1_monitoring_service,
   file_grpc_health_v1_health,
   file_grpc_reflection_v1_reflection,
@@ -38,7 +42,7 @@ const servedFiles = [
   // Served so that grpcurl and buf curl can decode the error details of a failed call.
   file_google_rpc_error_details,
 ];
-const monitoredServices = [AdminService.typeName, CatalogService.typeName, IngestService.typeName, MonitoringService.typeName];
+const monitoredServices = [AdminService.typeName, CatalogService.typeName, IngestService.typeName, ModelService.typeName, MonitoringService.typeName];
 
 export interface RunningServer {
   port: number;
@@ -51,6 +55,7 @@ function routes(deps: RpcDeps, monitor: HealthMonitor) {
     registerAdmin(router, deps);
     registerCatalog(router, deps);
     registerIngest(router, deps);
+    registerModels(router, deps);
     registerMonitoring(router, deps);
     registerHealth(router, monitor, monitoredServices);
     registerReflection(router, servedFiles);
@@ -86,7 +91,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const monitor = await startMonitor(config, store, redis, log);
   const shutdownController = new AbortController();
   const handler = connectNodeAdapter({
-    routes: routes({ store, queues, log, config }, monitor),
+    routes: routes({ store, queues, log, config, influencesOnIngest: new InfluencesOnIngest(store, queues, log) }, monitor),
     interceptors: [authInterceptor(store, config.adminKey, log)],
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,

@@ -1,9 +1,11 @@
 import { Worker } from "bullmq";
 import { loadConfigOrExit } from "./config.js";
 import { collectionStatsProcessor } from "./jobs/collection-stats.js";
+import { computeChunkProcessor } from "./jobs/compute-chunk.js";
+import { computePlanProcessor } from "./jobs/compute-plan.js";
 import { monitoringProcessor } from "./jobs/monitoring.js";
 import { reconcileMonitoringSchedulers, reconcilePeriodMs } from "./jobs/monitoring-schedulers.js";
-import { allCollectionsSchedulerId, collectionStatsQueueName, createQueues, monitoringQueueName } from "./jobs/queues.js";
+import { allCollectionsSchedulerId, collectionStatsQueueName, computeChunkQueueName, computeQueueName, createQueues, monitoringQueueName } from "./jobs/queues.js";
 import { connectRedis } from "./jobs/redis.js";
 import { createLogger } from "./log.js";
 import { onTermination } from "./shutdown.js";
@@ -34,6 +36,15 @@ const workers = [
     connection,
     prefix: config.queuePrefix,
     concurrency: config.monitoring.concurrency,
+    lockDuration: config.monitoring.lockMs,
+    stalledInterval: config.monitoring.lockMs,
+  }),
+  // Planners only list IDs and wait, so a few run at once; chunks are the CPU-bound part and scale by processes.
+  new Worker(computeQueueName, computePlanProcessor(store, queues.computeChunks, config.compute.chunkRecords), { connection, prefix: config.queuePrefix, concurrency: 4 }),
+  new Worker(computeChunkQueueName, computeChunkProcessor(store, { ingest: config.ingest, compute: config.compute }, log), {
+    connection,
+    prefix: config.queuePrefix,
+    concurrency: config.compute.concurrency,
     lockDuration: config.monitoring.lockMs,
     stalledInterval: config.monitoring.lockMs,
   }),

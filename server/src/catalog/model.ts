@@ -1,6 +1,6 @@
 // Rules for a model's declaration against its collection's schema.
 import type { Violation } from "../errors.js";
-import { FieldKind, FieldType, ModelMode, ScoreType, type Model, type Schema } from "../gen/sightline/v1/resources_pb.js";
+import { FieldKind, FieldType, InfluenceAlgorithm, ModelMode, ScoreType, type InfluenceOptions, type Model, type Schema } from "../gen/sightline/v1/resources_pb.js";
 import { checkFieldName } from "./names.js";
 
 const predictionTypes = new Set([FieldType.DOUBLE, FieldType.INT64, FieldType.STRING, FieldType.BOOL, FieldType.CATEGORICAL]);
@@ -56,6 +56,37 @@ export function checkModel(path: string, model: Model, schema: Schema): Violatio
   });
   if (model.classLabels.length === 1) {
     violations.push({ field: `${path}.class_labels`, description: "must name at least two classes when given" });
+  }
+  violations.push(...checkInfluenceOptions(`${path}.influence_options`, model));
+  return violations;
+}
+
+/** Upper bounds keep one record's influence work bounded: background rows x coalitions model evaluations. */
+export const influenceLimits = { maxBackgroundRows: 10_000, maxKernelSamples: 100_000 } as const;
+
+export function checkInfluenceOptionValues(path: string, options: InfluenceOptions): Violation[] {
+  const violations: Violation[] = [];
+  if (InfluenceAlgorithm[options.algorithm] === undefined) {
+    violations.push({ field: `${path}.algorithm`, description: "must be UNSPECIFIED, TREE_SHAP or KERNEL_SHAP" });
+  }
+  if (options.backgroundRows < 0 || options.backgroundRows > influenceLimits.maxBackgroundRows) {
+    violations.push({ field: `${path}.background_rows`, description: `must be within [0, ${influenceLimits.maxBackgroundRows}] (0 takes the default)` });
+  }
+  if (options.kernelSamples < 0 || options.kernelSamples > influenceLimits.maxKernelSamples) {
+    violations.push({ field: `${path}.kernel_samples`, description: `must be within [0, ${influenceLimits.maxKernelSamples}] (0 takes the default)` });
+  }
+  if (options.seed < 0n || options.seed > BigInt(Number.MAX_SAFE_INTEGER)) {
+    violations.push({ field: `${path}.seed`, description: "must be within [0, 2^53 - 1]" });
+  }
+  return violations;
+}
+
+function checkInfluenceOptions(path: string, model: Model): Violation[] {
+  const options = model.influenceOptions;
+  if (options === undefined) return [];
+  const violations = checkInfluenceOptionValues(path, options);
+  if (options.onIngest && model.mode !== ModelMode.DATA_AND_MODEL) {
+    violations.push({ field: `${path}.on_ingest`, description: "needs a DATA_AND_MODEL model: a DATA_ONLY model's influences are sent, not computed" });
   }
   return violations;
 }

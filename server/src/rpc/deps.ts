@@ -1,4 +1,5 @@
 import type { Config } from "../config.js";
+import type { InfluencesOnIngest } from "../jobs/influences-on-ingest.js";
 import type { Queues } from "../jobs/queues.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/db.js";
@@ -9,4 +10,6 @@ export interface RpcDeps {
   queues: Queues;
   log: Logger;
   config: Config;
+  /** Shared by the ingest paths, which queue the jobs, and the model service, which changes what they are. */
+  influencesOnIngest: InfluencesOnIngest;
 }

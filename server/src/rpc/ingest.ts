@@ -61,9 +61,14 @@ function readRequestChecks(req: ReadRecordsRequest): Violation[] {
   return violations;
 }
 
-export function registerIngest(router: ConnectRouter, { store, queues, config, log }: RpcDeps): void {
+export function registerIngest(router: ConnectRouter, { store, queues, config, log, influencesOnIngest: influences }: RpcDeps): void {
   const limits: IngestConfig = config.ingest;
   const recount = (target: ResolvedTarget) => queues.requestCollectionStats(target.project, target.collection.name);
+  /** Every write of the three ways in: the records, then influence jobs for models that compute them on ingest. */
+  const writeThen = (target: ResolvedTarget, write: (batch: BatchWrite) => Promise<void>) => async (batch: BatchWrite) => {
+    await write(batch);
+    await influences.afterWrite(target, batch);
+  };
 
   router.service(IngestService, {
     async upload(requests, ctx) {
@@ -73,6 +78,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
       // Batches are validated in order as they arrive and written up to a window at once, so validation, the
       // network and the database overlap; a batch sharing a record ID with one in flight waits for it.
       const window = new StreamWindow<void>(limits.uploadWindow);
+      const write = writeThen(target, (batch) => writeRecords(store, target, batch, limits.writeChunkRows));
       const settleWindow = async () => {
         for (let entry = window.shift(); entry !== undefined; entry = window.shift()) await entry.done;
       };
@@ -96,7 +102,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
           }
           throwIfAborted(ctx.signal);
           if (window.full) await window.shift()!.done;
-          window.add(new Set(batch.recordIds), () => writeRecords(store, target, prepared, limits.writeChunkRows));
+          window.add(new Set(batch.recordIds), () => write(prepared));
           summary.add(BigInt(index), prepared.rows, prepared.kinds, prepared.errors);
           index += 1;
         }
@@ -112,7 +118,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
       const { target } = await readHeader(iterator, store, ctx);
       const window = new StreamWindow<StreamResponse>(limits.streamWindow);
       const coalescer = new WriteCoalescer(store, target, limits.writeChunkRows, streamBulkWrites);
-      const write = (batch: BatchWrite) => coalescer.write(batch);
+      const write = writeThen(target, (batch) => coalescer.write(batch));
       let lastRecount = Date.now();
       const writeOne = async (sequence: bigint, batch: RecordBatch | undefined): Promise<StreamResponse> => {
         const summary = new SummaryBuilder(limits.maxRowErrors);
@@ -195,7 +201,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
       }
       const summary = new SummaryBuilder(limits.maxRowErrors);
       try {
-        const result = await ingestBatch(store, target, req.batch, limits, ctx.signal);
+        const result = await ingestBatch(store, target, req.batch, limits, ctx.signal, writeThen(target, (batch) => writeRecords(store, target, batch, limits.writeChunkRows)));
         summary.add(0n, result.rows, result.kinds, result.errors);
       } catch (err) {
         if (err instanceof BatchRefused) throw invalidArgument(err.violations);

@@ -27,71 +27,9 @@ import { findMarks } from "../store/bucket-marks.js";
 import { findCollection } from "../store/collections.js";
 import { docId } from "../store/db.js";
 import { findResults, readState, resultId, type MonitoringResultDoc } from "../store/monitoring-results.js";
+import { publicJobId, redisCall, watchJob } from "./jobs.js";
 import { bucketMessage, type IngestCounts } from "./monitoring-messages.js";
 import type { RpcDeps } from "./deps.js";
-
-/** How often WatchJob looks at the job: progress is coarse (a day or a split per step), so a few times a second. */
-const watchPollMs = 250;
-
-/** Job IDs name their queue, so one WatchJob serves every queue: `<queue>:<BullMQ job ID>`. */
-export function publicJobId(queue: string, id: string): string {
-  return `${queue}:${id}`;
-}
-
-function parseJobId(jobId: string): { queue: string; id: string } | undefined {
-  const colon = jobId.indexOf(":");
-  if (colon <= 0 || colon === jobId.length - 1) return undefined;
-  return { queue: jobId.slice(0, colon), id: jobId.slice(colon + 1) };
-}
-
-/** Redis calls fail fast when it is away; the client hears UNAVAILABLE and retries. */
-async function redisCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof ConnectError) throw err;
-    throw unavailable("Redis");
-  }
-}
-
-const jobStates: Record<string, JobState> = {
-  waiting: JobState.WAITING,
-  "waiting-children": JobState.WAITING,
-  prioritized: JobState.WAITING,
-  active: JobState.ACTIVE,
-  completed: JobState.COMPLETED,
-  failed: JobState.FAILED,
-  delayed: JobState.DELAYED,
-};
-
-async function jobStatus(publicId: string, job: Job<unknown, MonitoringRunResult>): Promise<WatchJobResponse> {
-  const state = jobStates[await job.getState()] ?? JobState.UNSPECIFIED;
-  const progress = typeof job.progress === "object" && job.progress !== null ? (job.progress as Partial<JobProgress>) : {};
-  const status = create(WatchJobResponseSchema, {
-    jobId: publicId,
-    state,
-    progress: state === JobState.COMPLETED ? 100 : (progress.percent ?? 0),
-    message: state === JobState.FAILED ? job.failedReason : state === JobState.COMPLETED ? "done" : (progress.message ?? ""),
-    attempts: job.attemptsMade + (state === JobState.ACTIVE ? 1 : 0),
-  });
-  if (state === JobState.COMPLETED && job.returnvalue !== null && job.returnvalue !== undefined) {
-    const r = job.returnvalue;
-    status.result = create(MonitoringRunResultSchema, { hours: BigInt(r.hours), days: BigInt(r.days), splits: BigInt(r.splits), recordsRead: BigInt(r.recordsRead), full: r.full });
-  }
-  return status;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
 
 function requestChecks(req: GetMonitoringRequest): Violation[] {
   const violations = checkResourceNames({ project: req.project, collection: req.collection, model: req.model });
@@ -122,8 +60,6 @@ function splitIngestCounts(mark: Awaited<ReturnType<typeof findMarks>>[number] |
 }
 
 export function registerMonitoring(router: ConnectRouter, { store, queues }: RpcDeps): void {
-  const queuesByName: Record<string, Queue> = { [monitoringQueueName]: queues.monitoring as unknown as Queue };
-
   router.service(MonitoringService, {
     async refreshMonitoring(req, ctx) {
       authorizeProject(ctx, req.project);
@@ -136,28 +72,8 @@ export function registerMonitoring(router: ConnectRouter, { store, queues }: Rpc
       return create(RefreshMonitoringResponseSchema, { jobId: publicJobId(monitoringQueueName, id) });
     },
 
-    async *watchJob(req, ctx) {
-      const parsed = parseJobId(req.jobId);
-      const queue = parsed === undefined ? undefined : queuesByName[parsed.queue];
-      if (parsed === undefined || queue === undefined) {
-        throw invalidArgument([{ field: "job_id", description: "is not a job ID this service returned" }]);
-      }
-      let last = "";
-      while (!ctx.signal.aborted) {
-        const job = (await redisCall(() => queue.getJob(parsed.id))) as Job<{ project?: string }, MonitoringRunResult> | undefined;
-        // A job is only visible to keys of the project it works on: to any other key it does not exist.
-        if (job === undefined || !mayReach(ctx, job.data.project ?? "")) throw notFound("job", req.jobId);
-        const status = await redisCall(() => jobStatus(req.jobId, job));
-        const key = `${status.state}|${status.progress}|${status.message}|${status.attempts}`;
-        if (key !== last) {
-          last = key;
-          yield status;
-        }
-        if (status.state === JobState.COMPLETED || status.state === JobState.FAILED) return;
-        await sleep(watchPollMs, ctx.signal);
-      }
-      // Cancelled by the client (who no longer listens) or cut by a server shutdown: say so, so clients watch again.
-      throw new ConnectError("the watch ended before the job did; watch again", Code.Unavailable);
+    watchJob(req, ctx) {
+      return watchJob(queues, req.jobId, ctx);
     },
 
     async getMonitoring(req, ctx) {

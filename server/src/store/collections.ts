@@ -15,6 +15,7 @@ import {
 } from "../gen/sightline/v1/resources_pb.js";
 import { collectionTargetsPattern } from "../ingest/layout.js";
 import { docId, listPage, type CollectionDoc, type Page, type Store, type StoredField } from "./db.js";
+import { deleteArtifacts } from "./artifacts.js";
 import { deleteMonitoring } from "./monitoring-results.js";
 
 function toStoredField(field: Field, id: number): StoredField {
@@ -107,6 +108,7 @@ export async function deleteCollection(store: Store, project: string, name: stri
   await store.records.deleteMany({ ct: collectionTargetsPattern(project, name) });
   await store.bucketMarks.deleteMany({ ct: collectionTargetsPattern(project, name) });
   await deleteMonitoring(store, project, name);
+  await deleteArtifacts(store, project, name);
   await store.collectionStats.deleteOne({ _id: id });
   await store.models.deleteMany({ project, collection: name });
   await store.splits.deleteMany({ project, collection: name });

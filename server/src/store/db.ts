@@ -2,6 +2,7 @@
 // Index creation is idempotent, so every replica and worker may run it at start.
 import { MongoClient, type Collection, type Db, type Filter } from "mongodb";
 import type { RecordDoc } from "../ingest/layout.js";
+import type { ArtifactDoc } from "./artifacts.js";
 import type { BucketMarkDoc } from "./bucket-marks.js";
 import type { MonitoringResultDoc, MonitoringStateDoc } from "./monitoring-results.js";
 import { encodePageToken, type PageRequest } from "../catalog/paging.js";
@@ -75,6 +76,16 @@ export interface ModelDoc {
   classLabels: string[];
   mode: number;
   createTime: Date;
+  /** Absent on models stored before influences existed: every field then takes its default. */
+  influenceOptions?: InfluenceOptionsDoc;
+}
+
+export interface InfluenceOptionsDoc {
+  algorithm: number;
+  backgroundRows: number;
+  kernelSamples: number;
+  seed: number;
+  onIngest: boolean;
 }
 
 export interface CollectionStatsDoc {
@@ -115,6 +126,7 @@ export interface Store {
   bucketMarks: Collection<BucketMarkDoc>;
   monitoringResults: Collection<MonitoringResultDoc>;
   monitoringState: Collection<MonitoringStateDoc>;
+  artifacts: Collection<ArtifactDoc>;
 }
 
 export async function openStore(url: string, database: string): Promise<Store> {
@@ -134,6 +146,7 @@ export async function openStore(url: string, database: string): Promise<Store> {
     bucketMarks: db.collection<BucketMarkDoc>("bucket_marks"),
     monitoringResults: db.collection<MonitoringResultDoc>("monitoring_results"),
     monitoringState: db.collection<MonitoringStateDoc>("monitoring_state"),
+    artifacts: db.collection<ArtifactDoc>("model_artifacts"),
   };
   await ensureIndexes(store);
   return store;
@@ -151,6 +164,7 @@ async function ensureIndexes(store: Store): Promise<void> {
   await store.records.createIndex({ hb: 1 }, { name: "hour_bucket" });
   await store.bucketMarks.createIndex({ ct: 1 }, { name: "target" });
   await store.monitoringResults.createIndex({ m: 1, g: 1 }, { name: "model_granularity" });
+  await store.artifacts.createIndex({ m: 1, version: 1 }, { name: "model_version" });
 }
 
 /** Document IDs join resource names with '/', which no resource name may contain. */

@@ -2,8 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { PageRequest } from "../catalog/paging.js";
 import { alreadyExists, isDuplicateKey, notFound } from "../errors.js";
-import { ModelSchema, PredictionFieldSchema, type Model } from "../gen/sightline/v1/resources_pb.js";
-import { docId, listPage, type ModelDoc, type Page, type Store } from "./db.js";
+import { InfluenceOptionsSchema, ModelSchema, PredictionFieldSchema, type InfluenceOptions, type Model } from "../gen/sightline/v1/resources_pb.js";
+import { docId, listPage, type InfluenceOptionsDoc, type ModelDoc, type Page, type Store } from "./db.js";
+import { deleteArtifacts } from "./artifacts.js";
 import { deleteMonitoring } from "./monitoring-results.js";
 
 function toModel(doc: ModelDoc): Model {
@@ -18,7 +19,18 @@ function toModel(doc: ModelDoc): Model {
     classLabels: doc.classLabels,
     mode: doc.mode,
     createTime: timestampFromDate(doc.createTime),
+    influenceOptions: doc.influenceOptions === undefined ? undefined : create(InfluenceOptionsSchema, { ...doc.influenceOptions, seed: BigInt(doc.influenceOptions.seed) }),
   });
+}
+
+function influenceOptionsDoc(options: InfluenceOptions): InfluenceOptionsDoc {
+  return {
+    algorithm: options.algorithm,
+    backgroundRows: options.backgroundRows,
+    kernelSamples: options.kernelSamples,
+    seed: Number(options.seed),
+    onIngest: options.onIngest,
+  };
 }
 
 export async function createModel(store: Store, model: Model): Promise<Model> {
@@ -33,6 +45,7 @@ export async function createModel(store: Store, model: Model): Promise<Model> {
     decisionThreshold: model.decisionThreshold ?? null,
     classLabels: model.classLabels,
     mode: model.mode,
+    ...(model.influenceOptions === undefined ? {} : { influenceOptions: influenceOptionsDoc(model.influenceOptions) }),
     createTime: new Date(),
   };
   try {
@@ -58,4 +71,5 @@ export async function deleteModel(store: Store, project: string, collection: str
   const result = await store.models.deleteOne({ _id: docId(project, collection, name) });
   if (result.deletedCount === 0) throw notFound("model", name);
   await deleteMonitoring(store, project, collection, name);
+  await deleteArtifacts(store, project, collection, name);
 }

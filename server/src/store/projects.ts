@@ -5,6 +5,7 @@ import { alreadyExists, isDuplicateKey, notFound } from "../errors.js";
 import { ProjectSchema, type Project } from "../gen/sightline/v1/resources_pb.js";
 import { collectionTargetsPattern } from "../ingest/layout.js";
 import { listPage, type Page, type ProjectDoc, type Store } from "./db.js";
+import { deleteArtifacts } from "./artifacts.js";
 import { deleteMonitoring } from "./monitoring-results.js";
 
 function toProject(doc: ProjectDoc): Project {
@@ -40,6 +41,7 @@ export async function deleteProject(store: Store, name: string): Promise<void> {
     await store.bucketMarks.deleteMany({ ct: collectionTargetsPattern(name, c.name) });
   }
   await deleteMonitoring(store, name);
+  await deleteArtifacts(store, name);
   await store.collectionStats.deleteMany({ project: name });
   await store.models.deleteMany({ project: name });
   await store.splits.deleteMany({ project: name });

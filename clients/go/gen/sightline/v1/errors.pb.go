@@ -51,6 +51,18 @@ const (
 	ErrorReason_ERROR_REASON_DEPENDENCY_UNAVAILABLE ErrorReason = 11
 	// The resource was modified concurrently; retry the call.
 	ErrorReason_ERROR_REASON_CONCURRENT_MODIFICATION ErrorReason = 12
+	// A model artifact is not a valid ONNX model, is truncated, exceeds the size limit, or does not match its declared
+	// size or SHA-256 (INVALID_ARGUMENT, with a BadRequest naming the header field or the chunks).
+	ErrorReason_ERROR_REASON_ARTIFACT_INVALID ErrorReason = 13
+	// A model artifact's inputs or outputs do not match the collection's features or the model's prediction fields
+	// (FAILED_PRECONDITION, naming the input or output).
+	ErrorReason_ERROR_REASON_ARTIFACT_MISMATCH ErrorReason = 14
+	// The model's mode does not allow the call: a DATA_ONLY model has no artifact and computes nothing.
+	ErrorReason_ERROR_REASON_MODEL_MODE ErrorReason = 15
+	// The call needs an artifact the model does not have yet.
+	ErrorReason_ERROR_REASON_ARTIFACT_MISSING ErrorReason = 16
+	// The call needs the collection's baseline split, which is not set or holds no records with features.
+	ErrorReason_ERROR_REASON_BASELINE_MISSING ErrorReason = 17
 )
 
 // Enum value maps for ErrorReason.
@@ -69,6 +81,11 @@ var (
 		10: "ERROR_REASON_MESSAGE_TOO_LARGE",
 		11: "ERROR_REASON_DEPENDENCY_UNAVAILABLE",
 		12: "ERROR_REASON_CONCURRENT_MODIFICATION",
+		13: "ERROR_REASON_ARTIFACT_INVALID",
+		14: "ERROR_REASON_ARTIFACT_MISMATCH",
+		15: "ERROR_REASON_MODEL_MODE",
+		16: "ERROR_REASON_ARTIFACT_MISSING",
+		17: "ERROR_REASON_BASELINE_MISSING",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                0,
@@ -84,6 +101,11 @@ var (
 		"ERROR_REASON_MESSAGE_TOO_LARGE":          10,
 		"ERROR_REASON_DEPENDENCY_UNAVAILABLE":     11,
 		"ERROR_REASON_CONCURRENT_MODIFICATION":    12,
+		"ERROR_REASON_ARTIFACT_INVALID":           13,
+		"ERROR_REASON_ARTIFACT_MISMATCH":          14,
+		"ERROR_REASON_MODEL_MODE":                 15,
+		"ERROR_REASON_ARTIFACT_MISSING":           16,
+		"ERROR_REASON_BASELINE_MISSING":           17,
 	}
 )
 
@@ -118,7 +140,7 @@ var File_sightline_v1_errors_proto protoreflect.FileDescriptor
 
 const file_sightline_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x19sightline/v1/errors.proto\x12\fsightline.v1*\xd8\x03\n" +
+	"\x19sightline/v1/errors.proto\x12\fsightline.v1*\x82\x05\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cERROR_REASON_API_KEY_MISSING\x10\x01\x12 \n" +
@@ -133,7 +155,12 @@ const file_sightline_v1_errors_proto_rawDesc = "" +
 	"\x1eERROR_REASON_MESSAGE_TOO_LARGE\x10\n" +
 	"\x12'\n" +
 	"#ERROR_REASON_DEPENDENCY_UNAVAILABLE\x10\v\x12(\n" +
-	"$ERROR_REASON_CONCURRENT_MODIFICATION\x10\fb\x06proto3"
+	"$ERROR_REASON_CONCURRENT_MODIFICATION\x10\f\x12!\n" +
+	"\x1dERROR_REASON_ARTIFACT_INVALID\x10\r\x12\"\n" +
+	"\x1eERROR_REASON_ARTIFACT_MISMATCH\x10\x0e\x12\x1b\n" +
+	"\x17ERROR_REASON_MODEL_MODE\x10\x0f\x12!\n" +
+	"\x1dERROR_REASON_ARTIFACT_MISSING\x10\x10\x12!\n" +
+	"\x1dERROR_REASON_BASELINE_MISSING\x10\x11b\x06proto3"
 
 var (
 	file_sightline_v1_errors_proto_rawDescOnce sync.Once

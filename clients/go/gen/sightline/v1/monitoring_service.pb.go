@@ -345,8 +345,10 @@ type WatchJobResponse struct {
 	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	// Attempts made so far, the current one included.
 	Attempts int32 `protobuf:"varint,5,opt,name=attempts,proto3" json:"attempts,omitempty"`
-	// Set once the job completed: what it computed.
-	Result        *MonitoringRunResult `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
+	// Set once a monitoring job completed: what it computed.
+	Result *MonitoringRunResult `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
+	// Set once a ComputePredictions or ComputeInfluences job completed: what it wrote.
+	ComputeResult *ComputeRunResult `protobuf:"bytes,7,opt,name=compute_result,json=computeResult,proto3" json:"compute_result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -423,6 +425,122 @@ func (x *WatchJobResponse) GetResult() *MonitoringRunResult {
 	return nil
 }
 
+func (x *WatchJobResponse) GetComputeResult() *ComputeRunResult {
+	if x != nil {
+		return x.ComputeResult
+	}
+	return nil
+}
+
+// ComputeRunResult counts what one ComputePredictions or ComputeInfluences job wrote.
+type ComputeRunResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Records the job selected.
+	Records int64 `protobuf:"varint,1,opt,name=records,proto3" json:"records,omitempty"`
+	// Records whose predictions or influences were written.
+	Written int64 `protobuf:"varint,2,opt,name=written,proto3" json:"written,omitempty"`
+	// Records whose computed values the ingest rules refused (for example a non-finite output); see the server log.
+	Rejected int64 `protobuf:"varint,3,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	// Chunks the records were split into, each its own job.
+	Chunks int64 `protobuf:"varint,4,opt,name=chunks,proto3" json:"chunks,omitempty"`
+	// The artifact version used.
+	ArtifactVersion int64 `protobuf:"varint,5,opt,name=artifact_version,json=artifactVersion,proto3" json:"artifact_version,omitempty"`
+	// For influences: the algorithm used, and whether KernelSHAP enumerated every coalition.
+	Algorithm InfluenceAlgorithm `protobuf:"varint,6,opt,name=algorithm,proto3,enum=sightline.v1.InfluenceAlgorithm" json:"algorithm,omitempty"`
+	Exact     bool               `protobuf:"varint,7,opt,name=exact,proto3" json:"exact,omitempty"`
+	// For influences: the mean score over the background sample. A record's base value plus the sum of its influences
+	// is its score.
+	BaseValue     *float64 `protobuf:"fixed64,8,opt,name=base_value,json=baseValue,proto3,oneof" json:"base_value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputeRunResult) Reset() {
+	*x = ComputeRunResult{}
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputeRunResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputeRunResult) ProtoMessage() {}
+
+func (x *ComputeRunResult) ProtoReflect() protoreflect.Message {
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputeRunResult.ProtoReflect.Descriptor instead.
+func (*ComputeRunResult) Descriptor() ([]byte, []int) {
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ComputeRunResult) GetRecords() int64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *ComputeRunResult) GetWritten() int64 {
+	if x != nil {
+		return x.Written
+	}
+	return 0
+}
+
+func (x *ComputeRunResult) GetRejected() int64 {
+	if x != nil {
+		return x.Rejected
+	}
+	return 0
+}
+
+func (x *ComputeRunResult) GetChunks() int64 {
+	if x != nil {
+		return x.Chunks
+	}
+	return 0
+}
+
+func (x *ComputeRunResult) GetArtifactVersion() int64 {
+	if x != nil {
+		return x.ArtifactVersion
+	}
+	return 0
+}
+
+func (x *ComputeRunResult) GetAlgorithm() InfluenceAlgorithm {
+	if x != nil {
+		return x.Algorithm
+	}
+	return InfluenceAlgorithm_INFLUENCE_ALGORITHM_UNSPECIFIED
+}
+
+func (x *ComputeRunResult) GetExact() bool {
+	if x != nil {
+		return x.Exact
+	}
+	return false
+}
+
+func (x *ComputeRunResult) GetBaseValue() float64 {
+	if x != nil && x.BaseValue != nil {
+		return *x.BaseValue
+	}
+	return 0
+}
+
 type MonitoringRunResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Hour buckets recomputed.
@@ -441,7 +559,7 @@ type MonitoringRunResult struct {
 
 func (x *MonitoringRunResult) Reset() {
 	*x = MonitoringRunResult{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[4]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -453,7 +571,7 @@ func (x *MonitoringRunResult) String() string {
 func (*MonitoringRunResult) ProtoMessage() {}
 
 func (x *MonitoringRunResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[4]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -466,7 +584,7 @@ func (x *MonitoringRunResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitoringRunResult.ProtoReflect.Descriptor instead.
 func (*MonitoringRunResult) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{4}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MonitoringRunResult) GetHours() int64 {
@@ -526,7 +644,7 @@ type GetMonitoringRequest struct {
 
 func (x *GetMonitoringRequest) Reset() {
 	*x = GetMonitoringRequest{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[5]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +656,7 @@ func (x *GetMonitoringRequest) String() string {
 func (*GetMonitoringRequest) ProtoMessage() {}
 
 func (x *GetMonitoringRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[5]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +669,7 @@ func (x *GetMonitoringRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMonitoringRequest.ProtoReflect.Descriptor instead.
 func (*GetMonitoringRequest) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{5}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetMonitoringRequest) GetProject() string {
@@ -632,7 +750,7 @@ type GetMonitoringResponse struct {
 
 func (x *GetMonitoringResponse) Reset() {
 	*x = GetMonitoringResponse{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[6]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +762,7 @@ func (x *GetMonitoringResponse) String() string {
 func (*GetMonitoringResponse) ProtoMessage() {}
 
 func (x *GetMonitoringResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[6]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +775,7 @@ func (x *GetMonitoringResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMonitoringResponse.ProtoReflect.Descriptor instead.
 func (*GetMonitoringResponse) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{6}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetMonitoringResponse) GetBuckets() []*MonitoringBucket {
@@ -691,7 +809,7 @@ type SplitMonitoring struct {
 
 func (x *SplitMonitoring) Reset() {
 	*x = SplitMonitoring{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[7]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -703,7 +821,7 @@ func (x *SplitMonitoring) String() string {
 func (*SplitMonitoring) ProtoMessage() {}
 
 func (x *SplitMonitoring) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[7]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -716,7 +834,7 @@ func (x *SplitMonitoring) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitMonitoring.ProtoReflect.Descriptor instead.
 func (*SplitMonitoring) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{7}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SplitMonitoring) GetSplit() string {
@@ -746,7 +864,7 @@ type MetricValue struct {
 
 func (x *MetricValue) Reset() {
 	*x = MetricValue{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[8]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +876,7 @@ func (x *MetricValue) String() string {
 func (*MetricValue) ProtoMessage() {}
 
 func (x *MetricValue) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[8]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +889,7 @@ func (x *MetricValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricValue.ProtoReflect.Descriptor instead.
 func (*MetricValue) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{8}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MetricValue) GetName() string {
@@ -807,7 +925,7 @@ type ConfusionMatrix struct {
 
 func (x *ConfusionMatrix) Reset() {
 	*x = ConfusionMatrix{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[9]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +937,7 @@ func (x *ConfusionMatrix) String() string {
 func (*ConfusionMatrix) ProtoMessage() {}
 
 func (x *ConfusionMatrix) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[9]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +950,7 @@ func (x *ConfusionMatrix) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfusionMatrix.ProtoReflect.Descriptor instead.
 func (*ConfusionMatrix) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{9}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ConfusionMatrix) GetTrueNegatives() int64 {
@@ -883,7 +1001,7 @@ type BucketCounts struct {
 
 func (x *BucketCounts) Reset() {
 	*x = BucketCounts{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[10]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1013,7 @@ func (x *BucketCounts) String() string {
 func (*BucketCounts) ProtoMessage() {}
 
 func (x *BucketCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[10]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1026,7 @@ func (x *BucketCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketCounts.ProtoReflect.Descriptor instead.
 func (*BucketCounts) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{10}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BucketCounts) GetRecords() int64 {
@@ -968,7 +1086,7 @@ type FieldDrift struct {
 
 func (x *FieldDrift) Reset() {
 	*x = FieldDrift{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[11]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +1098,7 @@ func (x *FieldDrift) String() string {
 func (*FieldDrift) ProtoMessage() {}
 
 func (x *FieldDrift) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[11]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +1111,7 @@ func (x *FieldDrift) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldDrift.ProtoReflect.Descriptor instead.
 func (*FieldDrift) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{11}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FieldDrift) GetField() string {
@@ -1047,7 +1165,7 @@ type FieldQuality struct {
 
 func (x *FieldQuality) Reset() {
 	*x = FieldQuality{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[12]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1177,7 @@ func (x *FieldQuality) String() string {
 func (*FieldQuality) ProtoMessage() {}
 
 func (x *FieldQuality) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[12]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1190,7 @@ func (x *FieldQuality) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldQuality.ProtoReflect.Descriptor instead.
 func (*FieldQuality) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{12}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FieldQuality) GetField() string {
@@ -1128,7 +1246,7 @@ type RejectedRows struct {
 
 func (x *RejectedRows) Reset() {
 	*x = RejectedRows{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[13]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1258,7 @@ func (x *RejectedRows) String() string {
 func (*RejectedRows) ProtoMessage() {}
 
 func (x *RejectedRows) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[13]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1271,7 @@ func (x *RejectedRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectedRows.ProtoReflect.Descriptor instead.
 func (*RejectedRows) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{13}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RejectedRows) GetReason() string {
@@ -1194,7 +1312,7 @@ type MonitoringBucket struct {
 
 func (x *MonitoringBucket) Reset() {
 	*x = MonitoringBucket{}
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[14]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1324,7 @@ func (x *MonitoringBucket) String() string {
 func (*MonitoringBucket) ProtoMessage() {}
 
 func (x *MonitoringBucket) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[14]
+	mi := &file_sightline_v1_monitoring_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1337,7 @@ func (x *MonitoringBucket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitoringBucket.ProtoReflect.Descriptor instead.
 func (*MonitoringBucket) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{14}
+	return file_sightline_v1_monitoring_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MonitoringBucket) GetStartTime() *timestamppb.Timestamp {
@@ -1296,7 +1414,7 @@ var File_sightline_v1_monitoring_service_proto protoreflect.FileDescriptor
 
 const file_sightline_v1_monitoring_service_proto_rawDesc = "" +
 	"\n" +
-	"%sightline/v1/monitoring_service.proto\x12\fsightline.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"~\n" +
+	"%sightline/v1/monitoring_service.proto\x12\fsightline.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1csightline/v1/resources.proto\"~\n" +
 	"\x18RefreshMonitoringRequest\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1e\n" +
 	"\n" +
@@ -1307,14 +1425,26 @@ const file_sightline_v1_monitoring_service_proto_rawDesc = "" +
 	"\x19RefreshMonitoringResponse\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"(\n" +
 	"\x0fWatchJobRequest\x12\x15\n" +
-	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"\xe4\x01\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"\xab\x02\n" +
 	"\x10WatchJobResponse\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12,\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x16.sightline.v1.JobStateR\x05state\x12\x1a\n" +
 	"\bprogress\x18\x03 \x01(\x01R\bprogress\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1a\n" +
 	"\battempts\x18\x05 \x01(\x05R\battempts\x129\n" +
-	"\x06result\x18\x06 \x01(\v2!.sightline.v1.MonitoringRunResultR\x06result\"\x8e\x01\n" +
+	"\x06result\x18\x06 \x01(\v2!.sightline.v1.MonitoringRunResultR\x06result\x12E\n" +
+	"\x0ecompute_result\x18\a \x01(\v2\x1e.sightline.v1.ComputeRunResultR\rcomputeResult\"\xae\x02\n" +
+	"\x10ComputeRunResult\x12\x18\n" +
+	"\arecords\x18\x01 \x01(\x03R\arecords\x12\x18\n" +
+	"\awritten\x18\x02 \x01(\x03R\awritten\x12\x1a\n" +
+	"\brejected\x18\x03 \x01(\x03R\brejected\x12\x16\n" +
+	"\x06chunks\x18\x04 \x01(\x03R\x06chunks\x12)\n" +
+	"\x10artifact_version\x18\x05 \x01(\x03R\x0fartifactVersion\x12>\n" +
+	"\talgorithm\x18\x06 \x01(\x0e2 .sightline.v1.InfluenceAlgorithmR\talgorithm\x12\x14\n" +
+	"\x05exact\x18\a \x01(\bR\x05exact\x12\"\n" +
+	"\n" +
+	"base_value\x18\b \x01(\x01H\x00R\tbaseValue\x88\x01\x01B\r\n" +
+	"\v_base_value\"\x8e\x01\n" +
 	"\x13MonitoringRunResult\x12\x14\n" +
 	"\x05hours\x18\x01 \x01(\x03R\x05hours\x12\x12\n" +
 	"\x04days\x18\x02 \x01(\x03R\x04days\x12\x16\n" +
@@ -1427,7 +1557,7 @@ func file_sightline_v1_monitoring_service_proto_rawDescGZIP() []byte {
 }
 
 var file_sightline_v1_monitoring_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_sightline_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_sightline_v1_monitoring_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_sightline_v1_monitoring_service_proto_goTypes = []any{
 	(JobState)(0),                     // 0: sightline.v1.JobState
 	(Granularity)(0),                  // 1: sightline.v1.Granularity
@@ -1436,52 +1566,56 @@ var file_sightline_v1_monitoring_service_proto_goTypes = []any{
 	(*RefreshMonitoringResponse)(nil), // 4: sightline.v1.RefreshMonitoringResponse
 	(*WatchJobRequest)(nil),           // 5: sightline.v1.WatchJobRequest
 	(*WatchJobResponse)(nil),          // 6: sightline.v1.WatchJobResponse
-	(*MonitoringRunResult)(nil),       // 7: sightline.v1.MonitoringRunResult
-	(*GetMonitoringRequest)(nil),      // 8: sightline.v1.GetMonitoringRequest
-	(*GetMonitoringResponse)(nil),     // 9: sightline.v1.GetMonitoringResponse
-	(*SplitMonitoring)(nil),           // 10: sightline.v1.SplitMonitoring
-	(*MetricValue)(nil),               // 11: sightline.v1.MetricValue
-	(*ConfusionMatrix)(nil),           // 12: sightline.v1.ConfusionMatrix
-	(*BucketCounts)(nil),              // 13: sightline.v1.BucketCounts
-	(*FieldDrift)(nil),                // 14: sightline.v1.FieldDrift
-	(*FieldQuality)(nil),              // 15: sightline.v1.FieldQuality
-	(*RejectedRows)(nil),              // 16: sightline.v1.RejectedRows
-	(*MonitoringBucket)(nil),          // 17: sightline.v1.MonitoringBucket
-	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
+	(*ComputeRunResult)(nil),          // 7: sightline.v1.ComputeRunResult
+	(*MonitoringRunResult)(nil),       // 8: sightline.v1.MonitoringRunResult
+	(*GetMonitoringRequest)(nil),      // 9: sightline.v1.GetMonitoringRequest
+	(*GetMonitoringResponse)(nil),     // 10: sightline.v1.GetMonitoringResponse
+	(*SplitMonitoring)(nil),           // 11: sightline.v1.SplitMonitoring
+	(*MetricValue)(nil),               // 12: sightline.v1.MetricValue
+	(*ConfusionMatrix)(nil),           // 13: sightline.v1.ConfusionMatrix
+	(*BucketCounts)(nil),              // 14: sightline.v1.BucketCounts
+	(*FieldDrift)(nil),                // 15: sightline.v1.FieldDrift
+	(*FieldQuality)(nil),              // 16: sightline.v1.FieldQuality
+	(*RejectedRows)(nil),              // 17: sightline.v1.RejectedRows
+	(*MonitoringBucket)(nil),          // 18: sightline.v1.MonitoringBucket
+	(InfluenceAlgorithm)(0),           // 19: sightline.v1.InfluenceAlgorithm
+	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
 }
 var file_sightline_v1_monitoring_service_proto_depIdxs = []int32{
 	0,  // 0: sightline.v1.WatchJobResponse.state:type_name -> sightline.v1.JobState
-	7,  // 1: sightline.v1.WatchJobResponse.result:type_name -> sightline.v1.MonitoringRunResult
-	18, // 2: sightline.v1.GetMonitoringRequest.start_time:type_name -> google.protobuf.Timestamp
-	18, // 3: sightline.v1.GetMonitoringRequest.end_time:type_name -> google.protobuf.Timestamp
-	1,  // 4: sightline.v1.GetMonitoringRequest.granularity:type_name -> sightline.v1.Granularity
-	17, // 5: sightline.v1.GetMonitoringResponse.buckets:type_name -> sightline.v1.MonitoringBucket
-	10, // 6: sightline.v1.GetMonitoringResponse.splits:type_name -> sightline.v1.SplitMonitoring
-	18, // 7: sightline.v1.GetMonitoringResponse.last_run_time:type_name -> google.protobuf.Timestamp
-	17, // 8: sightline.v1.SplitMonitoring.result:type_name -> sightline.v1.MonitoringBucket
-	2,  // 9: sightline.v1.FieldDrift.source:type_name -> sightline.v1.DriftSource
-	11, // 10: sightline.v1.FieldDrift.statistics:type_name -> sightline.v1.MetricValue
-	11, // 11: sightline.v1.FieldQuality.rates:type_name -> sightline.v1.MetricValue
-	18, // 12: sightline.v1.MonitoringBucket.start_time:type_name -> google.protobuf.Timestamp
-	1,  // 13: sightline.v1.MonitoringBucket.granularity:type_name -> sightline.v1.Granularity
-	13, // 14: sightline.v1.MonitoringBucket.counts:type_name -> sightline.v1.BucketCounts
-	11, // 15: sightline.v1.MonitoringBucket.performance:type_name -> sightline.v1.MetricValue
-	12, // 16: sightline.v1.MonitoringBucket.confusion:type_name -> sightline.v1.ConfusionMatrix
-	14, // 17: sightline.v1.MonitoringBucket.drift:type_name -> sightline.v1.FieldDrift
-	15, // 18: sightline.v1.MonitoringBucket.quality:type_name -> sightline.v1.FieldQuality
-	16, // 19: sightline.v1.MonitoringBucket.rejected_rows:type_name -> sightline.v1.RejectedRows
-	18, // 20: sightline.v1.MonitoringBucket.compute_time:type_name -> google.protobuf.Timestamp
-	3,  // 21: sightline.v1.MonitoringService.RefreshMonitoring:input_type -> sightline.v1.RefreshMonitoringRequest
-	5,  // 22: sightline.v1.MonitoringService.WatchJob:input_type -> sightline.v1.WatchJobRequest
-	8,  // 23: sightline.v1.MonitoringService.GetMonitoring:input_type -> sightline.v1.GetMonitoringRequest
-	4,  // 24: sightline.v1.MonitoringService.RefreshMonitoring:output_type -> sightline.v1.RefreshMonitoringResponse
-	6,  // 25: sightline.v1.MonitoringService.WatchJob:output_type -> sightline.v1.WatchJobResponse
-	9,  // 26: sightline.v1.MonitoringService.GetMonitoring:output_type -> sightline.v1.GetMonitoringResponse
-	24, // [24:27] is the sub-list for method output_type
-	21, // [21:24] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	8,  // 1: sightline.v1.WatchJobResponse.result:type_name -> sightline.v1.MonitoringRunResult
+	7,  // 2: sightline.v1.WatchJobResponse.compute_result:type_name -> sightline.v1.ComputeRunResult
+	19, // 3: sightline.v1.ComputeRunResult.algorithm:type_name -> sightline.v1.InfluenceAlgorithm
+	20, // 4: sightline.v1.GetMonitoringRequest.start_time:type_name -> google.protobuf.Timestamp
+	20, // 5: sightline.v1.GetMonitoringRequest.end_time:type_name -> google.protobuf.Timestamp
+	1,  // 6: sightline.v1.GetMonitoringRequest.granularity:type_name -> sightline.v1.Granularity
+	18, // 7: sightline.v1.GetMonitoringResponse.buckets:type_name -> sightline.v1.MonitoringBucket
+	11, // 8: sightline.v1.GetMonitoringResponse.splits:type_name -> sightline.v1.SplitMonitoring
+	20, // 9: sightline.v1.GetMonitoringResponse.last_run_time:type_name -> google.protobuf.Timestamp
+	18, // 10: sightline.v1.SplitMonitoring.result:type_name -> sightline.v1.MonitoringBucket
+	2,  // 11: sightline.v1.FieldDrift.source:type_name -> sightline.v1.DriftSource
+	12, // 12: sightline.v1.FieldDrift.statistics:type_name -> sightline.v1.MetricValue
+	12, // 13: sightline.v1.FieldQuality.rates:type_name -> sightline.v1.MetricValue
+	20, // 14: sightline.v1.MonitoringBucket.start_time:type_name -> google.protobuf.Timestamp
+	1,  // 15: sightline.v1.MonitoringBucket.granularity:type_name -> sightline.v1.Granularity
+	14, // 16: sightline.v1.MonitoringBucket.counts:type_name -> sightline.v1.BucketCounts
+	12, // 17: sightline.v1.MonitoringBucket.performance:type_name -> sightline.v1.MetricValue
+	13, // 18: sightline.v1.MonitoringBucket.confusion:type_name -> sightline.v1.ConfusionMatrix
+	15, // 19: sightline.v1.MonitoringBucket.drift:type_name -> sightline.v1.FieldDrift
+	16, // 20: sightline.v1.MonitoringBucket.quality:type_name -> sightline.v1.FieldQuality
+	17, // 21: sightline.v1.MonitoringBucket.rejected_rows:type_name -> sightline.v1.RejectedRows
+	20, // 22: sightline.v1.MonitoringBucket.compute_time:type_name -> google.protobuf.Timestamp
+	3,  // 23: sightline.v1.MonitoringService.RefreshMonitoring:input_type -> sightline.v1.RefreshMonitoringRequest
+	5,  // 24: sightline.v1.MonitoringService.WatchJob:input_type -> sightline.v1.WatchJobRequest
+	9,  // 25: sightline.v1.MonitoringService.GetMonitoring:input_type -> sightline.v1.GetMonitoringRequest
+	4,  // 26: sightline.v1.MonitoringService.RefreshMonitoring:output_type -> sightline.v1.RefreshMonitoringResponse
+	6,  // 27: sightline.v1.MonitoringService.WatchJob:output_type -> sightline.v1.WatchJobResponse
+	10, // 28: sightline.v1.MonitoringService.GetMonitoring:output_type -> sightline.v1.GetMonitoringResponse
+	26, // [26:29] is the sub-list for method output_type
+	23, // [23:26] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_sightline_v1_monitoring_service_proto_init() }
@@ -1489,15 +1623,17 @@ func file_sightline_v1_monitoring_service_proto_init() {
 	if File_sightline_v1_monitoring_service_proto != nil {
 		return
 	}
-	file_sightline_v1_monitoring_service_proto_msgTypes[8].OneofWrappers = []any{}
-	file_sightline_v1_monitoring_service_proto_msgTypes[10].OneofWrappers = []any{}
+	file_sightline_v1_resources_proto_init()
+	file_sightline_v1_monitoring_service_proto_msgTypes[4].OneofWrappers = []any{}
+	file_sightline_v1_monitoring_service_proto_msgTypes[9].OneofWrappers = []any{}
+	file_sightline_v1_monitoring_service_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sightline_v1_monitoring_service_proto_rawDesc), len(file_sightline_v1_monitoring_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

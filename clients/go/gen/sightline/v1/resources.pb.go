@@ -312,6 +312,60 @@ func (ModelMode) EnumDescriptor() ([]byte, []int) {
 	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{4}
 }
 
+// InfluenceAlgorithm says how Shapley values are computed from a model artifact.
+type InfluenceAlgorithm int32
+
+const (
+	// The artifact decides: TREE_SHAP for a tree ensemble, KERNEL_SHAP for anything else.
+	InfluenceAlgorithm_INFLUENCE_ALGORITHM_UNSPECIFIED InfluenceAlgorithm = 0
+	// Exact interventional TreeSHAP against the background sample.
+	InfluenceAlgorithm_INFLUENCE_ALGORITHM_TREE_SHAP InfluenceAlgorithm = 1
+	// KernelSHAP against the background sample: the full coalition enumeration (exact) when the feature count allows
+	// it, sampled coalitions otherwise.
+	InfluenceAlgorithm_INFLUENCE_ALGORITHM_KERNEL_SHAP InfluenceAlgorithm = 2
+)
+
+// Enum value maps for InfluenceAlgorithm.
+var (
+	InfluenceAlgorithm_name = map[int32]string{
+		0: "INFLUENCE_ALGORITHM_UNSPECIFIED",
+		1: "INFLUENCE_ALGORITHM_TREE_SHAP",
+		2: "INFLUENCE_ALGORITHM_KERNEL_SHAP",
+	}
+	InfluenceAlgorithm_value = map[string]int32{
+		"INFLUENCE_ALGORITHM_UNSPECIFIED": 0,
+		"INFLUENCE_ALGORITHM_TREE_SHAP":   1,
+		"INFLUENCE_ALGORITHM_KERNEL_SHAP": 2,
+	}
+)
+
+func (x InfluenceAlgorithm) Enum() *InfluenceAlgorithm {
+	p := new(InfluenceAlgorithm)
+	*p = x
+	return p
+}
+
+func (x InfluenceAlgorithm) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InfluenceAlgorithm) Descriptor() protoreflect.EnumDescriptor {
+	return file_sightline_v1_resources_proto_enumTypes[5].Descriptor()
+}
+
+func (InfluenceAlgorithm) Type() protoreflect.EnumType {
+	return &file_sightline_v1_resources_proto_enumTypes[5]
+}
+
+func (x InfluenceAlgorithm) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InfluenceAlgorithm.Descriptor instead.
+func (InfluenceAlgorithm) EnumDescriptor() ([]byte, []int) {
+	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{5}
+}
+
 // A project is the tenant. API keys are scoped to one project.
 type Project struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -924,11 +978,13 @@ type Model struct {
 	// For binary models: a score at or above it predicts the positive class. Default 0.5 (0 for LOGITS).
 	DecisionThreshold *float64 `protobuf:"fixed64,7,opt,name=decision_threshold,json=decisionThreshold,proto3,oneof" json:"decision_threshold,omitempty"`
 	// For classifiers: the class names; for binary models the second is the positive class.
-	ClassLabels   []string               `protobuf:"bytes,8,rep,name=class_labels,json=classLabels,proto3" json:"class_labels,omitempty"`
-	Mode          ModelMode              `protobuf:"varint,9,opt,name=mode,proto3,enum=sightline.v1.ModelMode" json:"mode,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ClassLabels []string               `protobuf:"bytes,8,rep,name=class_labels,json=classLabels,proto3" json:"class_labels,omitempty"`
+	Mode        ModelMode              `protobuf:"varint,9,opt,name=mode,proto3,enum=sightline.v1.ModelMode" json:"mode,omitempty"`
+	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// DATA_AND_MODEL only: how influences are computed, and whether every new production record gets them.
+	InfluenceOptions *InfluenceOptions `protobuf:"bytes,11,opt,name=influence_options,json=influenceOptions,proto3" json:"influence_options,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Model) Reset() {
@@ -1031,6 +1087,94 @@ func (x *Model) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Model) GetInfluenceOptions() *InfluenceOptions {
+	if x != nil {
+		return x.InfluenceOptions
+	}
+	return nil
+}
+
+// InfluenceOptions tunes influence computation. A zero field takes the default.
+type InfluenceOptions struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Algorithm InfluenceAlgorithm     `protobuf:"varint,1,opt,name=algorithm,proto3,enum=sightline.v1.InfluenceAlgorithm" json:"algorithm,omitempty"`
+	// Rows of the baseline split drawn as the background sample. Default 100.
+	BackgroundRows int32 `protobuf:"varint,2,opt,name=background_rows,json=backgroundRows,proto3" json:"background_rows,omitempty"`
+	// Coalitions evaluated per record when KernelSHAP samples. Default 2048 + 2 x features.
+	KernelSamples int32 `protobuf:"varint,3,opt,name=kernel_samples,json=kernelSamples,proto3" json:"kernel_samples,omitempty"`
+	// Seeds the background draw and KernelSHAP's sampling, so a recomputation gives the same values. Default 0.
+	Seed int64 `protobuf:"varint,4,opt,name=seed,proto3" json:"seed,omitempty"`
+	// Compute influences for every production record whose features arrive, as they are ingested.
+	OnIngest      bool `protobuf:"varint,5,opt,name=on_ingest,json=onIngest,proto3" json:"on_ingest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InfluenceOptions) Reset() {
+	*x = InfluenceOptions{}
+	mi := &file_sightline_v1_resources_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InfluenceOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InfluenceOptions) ProtoMessage() {}
+
+func (x *InfluenceOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_sightline_v1_resources_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InfluenceOptions.ProtoReflect.Descriptor instead.
+func (*InfluenceOptions) Descriptor() ([]byte, []int) {
+	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *InfluenceOptions) GetAlgorithm() InfluenceAlgorithm {
+	if x != nil {
+		return x.Algorithm
+	}
+	return InfluenceAlgorithm_INFLUENCE_ALGORITHM_UNSPECIFIED
+}
+
+func (x *InfluenceOptions) GetBackgroundRows() int32 {
+	if x != nil {
+		return x.BackgroundRows
+	}
+	return 0
+}
+
+func (x *InfluenceOptions) GetKernelSamples() int32 {
+	if x != nil {
+		return x.KernelSamples
+	}
+	return 0
+}
+
+func (x *InfluenceOptions) GetSeed() int64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *InfluenceOptions) GetOnIngest() bool {
+	if x != nil {
+		return x.OnIngest
+	}
+	return false
+}
+
 // SplitStats counts the records of one split.
 type SplitStats struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1042,7 +1186,7 @@ type SplitStats struct {
 
 func (x *SplitStats) Reset() {
 	*x = SplitStats{}
-	mi := &file_sightline_v1_resources_proto_msgTypes[9]
+	mi := &file_sightline_v1_resources_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1198,7 @@ func (x *SplitStats) String() string {
 func (*SplitStats) ProtoMessage() {}
 
 func (x *SplitStats) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_resources_proto_msgTypes[9]
+	mi := &file_sightline_v1_resources_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1211,7 @@ func (x *SplitStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SplitStats.ProtoReflect.Descriptor instead.
 func (*SplitStats) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{9}
+	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SplitStats) GetSplit() string {
@@ -1106,7 +1250,7 @@ type CollectionStats struct {
 
 func (x *CollectionStats) Reset() {
 	*x = CollectionStats{}
-	mi := &file_sightline_v1_resources_proto_msgTypes[10]
+	mi := &file_sightline_v1_resources_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1262,7 @@ func (x *CollectionStats) String() string {
 func (*CollectionStats) ProtoMessage() {}
 
 func (x *CollectionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_resources_proto_msgTypes[10]
+	mi := &file_sightline_v1_resources_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1275,7 @@ func (x *CollectionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectionStats.ProtoReflect.Descriptor instead.
 func (*CollectionStats) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{10}
+	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CollectionStats) GetProject() string {
@@ -1218,7 +1362,7 @@ type KindStats struct {
 
 func (x *KindStats) Reset() {
 	*x = KindStats{}
-	mi := &file_sightline_v1_resources_proto_msgTypes[11]
+	mi := &file_sightline_v1_resources_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1374,7 @@ func (x *KindStats) String() string {
 func (*KindStats) ProtoMessage() {}
 
 func (x *KindStats) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_resources_proto_msgTypes[11]
+	mi := &file_sightline_v1_resources_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1387,7 @@ func (x *KindStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KindStats.ProtoReflect.Descriptor instead.
 func (*KindStats) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{11}
+	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *KindStats) GetKind() DataKind {
@@ -1280,7 +1424,7 @@ type ModelStats struct {
 
 func (x *ModelStats) Reset() {
 	*x = ModelStats{}
-	mi := &file_sightline_v1_resources_proto_msgTypes[12]
+	mi := &file_sightline_v1_resources_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1436,7 @@ func (x *ModelStats) String() string {
 func (*ModelStats) ProtoMessage() {}
 
 func (x *ModelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_resources_proto_msgTypes[12]
+	mi := &file_sightline_v1_resources_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1449,7 @@ func (x *ModelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelStats.ProtoReflect.Descriptor instead.
 func (*ModelStats) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{12}
+	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ModelStats) GetModel() string {
@@ -1344,7 +1488,7 @@ type TargetStats struct {
 
 func (x *TargetStats) Reset() {
 	*x = TargetStats{}
-	mi := &file_sightline_v1_resources_proto_msgTypes[13]
+	mi := &file_sightline_v1_resources_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1500,7 @@ func (x *TargetStats) String() string {
 func (*TargetStats) ProtoMessage() {}
 
 func (x *TargetStats) ProtoReflect() protoreflect.Message {
-	mi := &file_sightline_v1_resources_proto_msgTypes[13]
+	mi := &file_sightline_v1_resources_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1513,7 @@ func (x *TargetStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TargetStats.ProtoReflect.Descriptor instead.
 func (*TargetStats) Descriptor() ([]byte, []int) {
-	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{13}
+	return file_sightline_v1_resources_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TargetStats) GetSplit() string {
@@ -1466,7 +1610,7 @@ const file_sightline_v1_resources_proto_rawDesc = "" +
 	"\tseal_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bsealTime\"R\n" +
 	"\x0fPredictionField\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
-	"\x04type\x18\x02 \x01(\x0e2\x17.sightline.v1.FieldTypeR\x04type\"\xd2\x03\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x17.sightline.v1.FieldTypeR\x04type\"\x9f\x04\n" +
 	"\x05Model\x12\x18\n" +
 	"\aproject\x18\x01 \x01(\tR\aproject\x12\x1e\n" +
 	"\n" +
@@ -1483,8 +1627,15 @@ const file_sightline_v1_resources_proto_rawDesc = "" +
 	"\x04mode\x18\t \x01(\x0e2\x17.sightline.v1.ModelModeR\x04mode\x12;\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTimeB\x15\n" +
-	"\x13_decision_threshold\"<\n" +
+	"createTime\x12K\n" +
+	"\x11influence_options\x18\v \x01(\v2\x1e.sightline.v1.InfluenceOptionsR\x10influenceOptionsB\x15\n" +
+	"\x13_decision_threshold\"\xd3\x01\n" +
+	"\x10InfluenceOptions\x12>\n" +
+	"\talgorithm\x18\x01 \x01(\x0e2 .sightline.v1.InfluenceAlgorithmR\talgorithm\x12'\n" +
+	"\x0fbackground_rows\x18\x02 \x01(\x05R\x0ebackgroundRows\x12%\n" +
+	"\x0ekernel_samples\x18\x03 \x01(\x05R\rkernelSamples\x12\x12\n" +
+	"\x04seed\x18\x04 \x01(\x03R\x04seed\x12\x1b\n" +
+	"\ton_ingest\x18\x05 \x01(\bR\bonIngest\"<\n" +
 	"\n" +
 	"SplitStats\x12\x14\n" +
 	"\x05split\x18\x01 \x01(\tR\x05split\x12\x18\n" +
@@ -1552,7 +1703,11 @@ const file_sightline_v1_resources_proto_rawDesc = "" +
 	"\tModelMode\x12\x1a\n" +
 	"\x16MODEL_MODE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MODEL_MODE_DATA_ONLY\x10\x01\x12\x1d\n" +
-	"\x19MODEL_MODE_DATA_AND_MODEL\x10\x02b\x06proto3"
+	"\x19MODEL_MODE_DATA_AND_MODEL\x10\x02*\x81\x01\n" +
+	"\x12InfluenceAlgorithm\x12#\n" +
+	"\x1fINFLUENCE_ALGORITHM_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dINFLUENCE_ALGORITHM_TREE_SHAP\x10\x01\x12#\n" +
+	"\x1fINFLUENCE_ALGORITHM_KERNEL_SHAP\x10\x02b\x06proto3"
 
 var (
 	file_sightline_v1_resources_proto_rawDescOnce sync.Once
@@ -1566,62 +1721,66 @@ func file_sightline_v1_resources_proto_rawDescGZIP() []byte {
 	return file_sightline_v1_resources_proto_rawDescData
 }
 
-var file_sightline_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_sightline_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_sightline_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_sightline_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_sightline_v1_resources_proto_goTypes = []any{
 	(FieldKind)(0),                // 0: sightline.v1.FieldKind
 	(FieldType)(0),                // 1: sightline.v1.FieldType
 	(SplitType)(0),                // 2: sightline.v1.SplitType
 	(ScoreType)(0),                // 3: sightline.v1.ScoreType
 	(ModelMode)(0),                // 4: sightline.v1.ModelMode
-	(*Project)(nil),               // 5: sightline.v1.Project
-	(*ApiKey)(nil),                // 6: sightline.v1.ApiKey
-	(*NumericRange)(nil),          // 7: sightline.v1.NumericRange
-	(*Field)(nil),                 // 8: sightline.v1.Field
-	(*Schema)(nil),                // 9: sightline.v1.Schema
-	(*DataCollection)(nil),        // 10: sightline.v1.DataCollection
-	(*Split)(nil),                 // 11: sightline.v1.Split
-	(*PredictionField)(nil),       // 12: sightline.v1.PredictionField
-	(*Model)(nil),                 // 13: sightline.v1.Model
-	(*SplitStats)(nil),            // 14: sightline.v1.SplitStats
-	(*CollectionStats)(nil),       // 15: sightline.v1.CollectionStats
-	(*KindStats)(nil),             // 16: sightline.v1.KindStats
-	(*ModelStats)(nil),            // 17: sightline.v1.ModelStats
-	(*TargetStats)(nil),           // 18: sightline.v1.TargetStats
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
-	(DataKind)(0),                 // 20: sightline.v1.DataKind
+	(InfluenceAlgorithm)(0),       // 5: sightline.v1.InfluenceAlgorithm
+	(*Project)(nil),               // 6: sightline.v1.Project
+	(*ApiKey)(nil),                // 7: sightline.v1.ApiKey
+	(*NumericRange)(nil),          // 8: sightline.v1.NumericRange
+	(*Field)(nil),                 // 9: sightline.v1.Field
+	(*Schema)(nil),                // 10: sightline.v1.Schema
+	(*DataCollection)(nil),        // 11: sightline.v1.DataCollection
+	(*Split)(nil),                 // 12: sightline.v1.Split
+	(*PredictionField)(nil),       // 13: sightline.v1.PredictionField
+	(*Model)(nil),                 // 14: sightline.v1.Model
+	(*InfluenceOptions)(nil),      // 15: sightline.v1.InfluenceOptions
+	(*SplitStats)(nil),            // 16: sightline.v1.SplitStats
+	(*CollectionStats)(nil),       // 17: sightline.v1.CollectionStats
+	(*KindStats)(nil),             // 18: sightline.v1.KindStats
+	(*ModelStats)(nil),            // 19: sightline.v1.ModelStats
+	(*TargetStats)(nil),           // 20: sightline.v1.TargetStats
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(DataKind)(0),                 // 22: sightline.v1.DataKind
 }
 var file_sightline_v1_resources_proto_depIdxs = []int32{
-	19, // 0: sightline.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	19, // 1: sightline.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	19, // 2: sightline.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
+	21, // 0: sightline.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	21, // 1: sightline.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	21, // 2: sightline.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: sightline.v1.Field.kind:type_name -> sightline.v1.FieldKind
 	1,  // 4: sightline.v1.Field.type:type_name -> sightline.v1.FieldType
-	7,  // 5: sightline.v1.Field.range:type_name -> sightline.v1.NumericRange
-	8,  // 6: sightline.v1.Schema.fields:type_name -> sightline.v1.Field
-	9,  // 7: sightline.v1.DataCollection.schema:type_name -> sightline.v1.Schema
-	19, // 8: sightline.v1.DataCollection.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 5: sightline.v1.Field.range:type_name -> sightline.v1.NumericRange
+	9,  // 6: sightline.v1.Schema.fields:type_name -> sightline.v1.Field
+	10, // 7: sightline.v1.DataCollection.schema:type_name -> sightline.v1.Schema
+	21, // 8: sightline.v1.DataCollection.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 9: sightline.v1.Split.type:type_name -> sightline.v1.SplitType
-	19, // 10: sightline.v1.Split.create_time:type_name -> google.protobuf.Timestamp
-	19, // 11: sightline.v1.Split.seal_time:type_name -> google.protobuf.Timestamp
+	21, // 10: sightline.v1.Split.create_time:type_name -> google.protobuf.Timestamp
+	21, // 11: sightline.v1.Split.seal_time:type_name -> google.protobuf.Timestamp
 	1,  // 12: sightline.v1.PredictionField.type:type_name -> sightline.v1.FieldType
 	3,  // 13: sightline.v1.Model.score_type:type_name -> sightline.v1.ScoreType
-	12, // 14: sightline.v1.Model.prediction_fields:type_name -> sightline.v1.PredictionField
+	13, // 14: sightline.v1.Model.prediction_fields:type_name -> sightline.v1.PredictionField
 	4,  // 15: sightline.v1.Model.mode:type_name -> sightline.v1.ModelMode
-	19, // 16: sightline.v1.Model.create_time:type_name -> google.protobuf.Timestamp
-	14, // 17: sightline.v1.CollectionStats.splits:type_name -> sightline.v1.SplitStats
-	19, // 18: sightline.v1.CollectionStats.compute_time:type_name -> google.protobuf.Timestamp
-	18, // 19: sightline.v1.CollectionStats.targets:type_name -> sightline.v1.TargetStats
-	20, // 20: sightline.v1.KindStats.kind:type_name -> sightline.v1.DataKind
-	19, // 21: sightline.v1.KindStats.last_write_time:type_name -> google.protobuf.Timestamp
-	16, // 22: sightline.v1.ModelStats.kinds:type_name -> sightline.v1.KindStats
-	16, // 23: sightline.v1.TargetStats.kinds:type_name -> sightline.v1.KindStats
-	17, // 24: sightline.v1.TargetStats.models:type_name -> sightline.v1.ModelStats
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	21, // 16: sightline.v1.Model.create_time:type_name -> google.protobuf.Timestamp
+	15, // 17: sightline.v1.Model.influence_options:type_name -> sightline.v1.InfluenceOptions
+	5,  // 18: sightline.v1.InfluenceOptions.algorithm:type_name -> sightline.v1.InfluenceAlgorithm
+	16, // 19: sightline.v1.CollectionStats.splits:type_name -> sightline.v1.SplitStats
+	21, // 20: sightline.v1.CollectionStats.compute_time:type_name -> google.protobuf.Timestamp
+	20, // 21: sightline.v1.CollectionStats.targets:type_name -> sightline.v1.TargetStats
+	22, // 22: sightline.v1.KindStats.kind:type_name -> sightline.v1.DataKind
+	21, // 23: sightline.v1.KindStats.last_write_time:type_name -> google.protobuf.Timestamp
+	18, // 24: sightline.v1.ModelStats.kinds:type_name -> sightline.v1.KindStats
+	18, // 25: sightline.v1.TargetStats.kinds:type_name -> sightline.v1.KindStats
+	19, // 26: sightline.v1.TargetStats.models:type_name -> sightline.v1.ModelStats
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_sightline_v1_resources_proto_init() }
@@ -1637,8 +1796,8 @@ func file_sightline_v1_resources_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sightline_v1_resources_proto_rawDesc), len(file_sightline_v1_resources_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   14,
+			NumEnums:      6,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -23,51 +23,54 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from sightline.v1 import resources_pb2 as sightline_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%sightline/v1/monitoring_service.proto\x12\x0csightline.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"~\n\x18RefreshMonitoringRequest\x12\x18\n\x07project\x18\x01 \x01(\tR\x07project\x12\x1e\n\ncollection\x18\x02 \x01(\tR\ncollection\x12\x14\n\x05model\x18\x03 \x01(\tR\x05model\x12\x12\n\x04\x66ull\x18\x04 \x01(\x08R\x04\x66ull\"2\n\x19RefreshMonitoringResponse\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\"(\n\x0fWatchJobRequest\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\"\xe4\x01\n\x10WatchJobResponse\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12,\n\x05state\x18\x02 \x01(\x0e\x32\x16.sightline.v1.JobStateR\x05state\x12\x1a\n\x08progress\x18\x03 \x01(\x01R\x08progress\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12\x1a\n\x08\x61ttempts\x18\x05 \x01(\x05R\x08\x61ttempts\x12\x39\n\x06result\x18\x06 \x01(\x0b\x32!.sightline.v1.MonitoringRunResultR\x06result\"\x8e\x01\n\x13MonitoringRunResult\x12\x14\n\x05hours\x18\x01 \x01(\x03R\x05hours\x12\x12\n\x04\x64\x61ys\x18\x02 \x01(\x03R\x04\x64\x61ys\x12\x16\n\x06splits\x18\x03 \x01(\x03R\x06splits\x12!\n\x0crecords_read\x18\x04 \x01(\x03R\x0brecordsRead\x12\x12\n\x04\x66ull\x18\x05 \x01(\x08R\x04\x66ull\"\xdf\x02\n\x14GetMonitoringRequest\x12\x18\n\x07project\x18\x01 \x01(\tR\x07project\x12\x1e\n\ncollection\x18\x02 \x01(\tR\ncollection\x12\x14\n\x05model\x18\x03 \x01(\tR\x05model\x12\x39\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12;\n\x0bgranularity\x18\x06 \x01(\x0e\x32\x19.sightline.v1.GranularityR\x0bgranularity\x12\x18\n\x07metrics\x18\x07 \x03(\tR\x07metrics\x12\x16\n\x06\x66ields\x18\x08 \x03(\tR\x06\x66ields\x12\x16\n\x06splits\x18\t \x03(\tR\x06splits\"\xc8\x01\n\x15GetMonitoringResponse\x12\x38\n\x07\x62uckets\x18\x01 \x03(\x0b\x32\x1e.sightline.v1.MonitoringBucketR\x07\x62uckets\x12\x35\n\x06splits\x18\x02 \x03(\x0b\x32\x1d.sightline.v1.SplitMonitoringR\x06splits\x12>\n\rlast_run_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0blastRunTime\"_\n\x0fSplitMonitoring\x12\x14\n\x05split\x18\x01 \x01(\tR\x05split\x12\x36\n\x06result\x18\x02 \x01(\x0b\x32\x1e.sightline.v1.MonitoringBucketR\x06result\"q\n\x0bMetricValue\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n\x05value\x18\x02 \x01(\x01H\x00R\x05value\x88\x01\x01\x12)\n\x10undefined_reason\x18\x03 \x01(\tR\x0fundefinedReasonB\x08\n\x06_value\"\xb1\x01\n\x0f\x43onfusionMatrix\x12%\n\x0etrue_negatives\x18\x01 \x01(\x03R\rtrueNegatives\x12\'\n\x0f\x66\x61lse_positives\x18\x02 \x01(\x03R\x0e\x66\x61lsePositives\x12\'\n\x0f\x66\x61lse_negatives\x18\x03 \x01(\x03R\x0e\x66\x61lseNegatives\x12%\n\x0etrue_positives\x18\x04 \x01(\x03R\rtruePositives\"\xe3\x01\n\x0c\x42ucketCounts\x12\x18\n\x07records\x18\x01 \x01(\x03R\x07records\x12 \n\x0bpredictions\x18\x02 \x01(\x03R\x0bpredictions\x12\x1a\n\x08labelled\x18\x03 \x01(\x03R\x08labelled\x12\"\n\nlabel_rate\x18\x04 \x01(\x01H\x00R\tlabelRate\x88\x01\x01\x12\'\n\x0funusable_labels\x18\x05 \x01(\x03R\x0eunusableLabels\x12\x1f\n\x0bzero_labels\x18\x06 \x01(\x03R\nzeroLabelsB\r\n\x0b_label_rate\"\xdc\x01\n\nFieldDrift\x12\x14\n\x05\x66ield\x18\x01 \x01(\tR\x05\x66ield\x12\x31\n\x06source\x18\x02 \x01(\x0e\x32\x19.sightline.v1.DriftSourceR\x06source\x12\x39\n\nstatistics\x18\x03 \x03(\x0b\x32\x19.sightline.v1.MetricValueR\nstatistics\x12%\n\x0e\x62\x61seline_count\x18\x04 \x01(\x03R\rbaselineCount\x12#\n\rcurrent_count\x18\x05 \x01(\x03R\x0c\x63urrentCount\"\xbf\x01\n\x0c\x46ieldQuality\x12\x14\n\x05\x66ield\x18\x01 \x01(\tR\x05\x66ield\x12\x14\n\x05\x63ount\x18\x02 \x01(\x03R\x05\x63ount\x12\x18\n\x07missing\x18\x03 \x01(\x03R\x07missing\x12/\n\x05rates\x18\x04 \x03(\x0b\x32\x19.sightline.v1.MetricValueR\x05rates\x12 \n\x0cout_of_range\x18\x05 \x01(\x03R\noutOfRange\x12\x16\n\x06unseen\x18\x06 \x01(\x03R\x06unseen\"<\n\x0cRejectedRows\x12\x16\n\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n\x05\x63ount\x18\x02 \x01(\x03R\x05\x63ount\"\xcf\x04\n\x10MonitoringBucket\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12;\n\x0bgranularity\x18\x02 \x01(\x0e\x32\x19.sightline.v1.GranularityR\x0bgranularity\x12\x32\n\x06\x63ounts\x18\x03 \x01(\x0b\x32\x1a.sightline.v1.BucketCountsR\x06\x63ounts\x12;\n\x0bperformance\x18\x04 \x03(\x0b\x32\x19.sightline.v1.MetricValueR\x0bperformance\x12;\n\tconfusion\x18\x05 \x01(\x0b\x32\x1d.sightline.v1.ConfusionMatrixR\tconfusion\x12.\n\x05\x64rift\x18\x06 \x03(\x0b\x32\x18.sightline.v1.FieldDriftR\x05\x64rift\x12\x34\n\x07quality\x18\x07 \x03(\x0b\x32\x1a.sightline.v1.FieldQualityR\x07quality\x12?\n\rrejected_rows\x18\x08 \x03(\x0b\x32\x1a.sightline.v1.RejectedRowsR\x0crejectedRows\x12/\n\x13overwritten_records\x18\t \x01(\x03R\x12overwrittenRecords\x12=\n\x0c\x63ompute_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x63omputeTime*\x98\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATE_WAITING\x10\x01\x12\x14\n\x10JOB_STATE_ACTIVE\x10\x02\x12\x17\n\x13JOB_STATE_COMPLETED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x15\n\x11JOB_STATE_DELAYED\x10\x05*U\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02*b\n\x0b\x44riftSource\x12\x1c\n\x18\x44RIFT_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44RIFT_SOURCE_FEATURE\x10\x01\x12\x1b\n\x17\x44RIFT_SOURCE_PREDICTION\x10\x02\x32\xa0\x02\n\x11MonitoringService\x12\x64\n\x11RefreshMonitoring\x12&.sightline.v1.RefreshMonitoringRequest\x1a\'.sightline.v1.RefreshMonitoringResponse\x12K\n\x08WatchJob\x12\x1d.sightline.v1.WatchJobRequest\x1a\x1e.sightline.v1.WatchJobResponse0\x01\x12X\n\rGetMonitoring\x12\".sightline.v1.GetMonitoringRequest\x1a#.sightline.v1.GetMonitoringResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%sightline/v1/monitoring_service.proto\x12\x0csightline.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1csightline/v1/resources.proto\"~\n\x18RefreshMonitoringRequest\x12\x18\n\x07project\x18\x01 \x01(\tR\x07project\x12\x1e\n\ncollection\x18\x02 \x01(\tR\ncollection\x12\x14\n\x05model\x18\x03 \x01(\tR\x05model\x12\x12\n\x04\x66ull\x18\x04 \x01(\x08R\x04\x66ull\"2\n\x19RefreshMonitoringResponse\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\"(\n\x0fWatchJobRequest\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\"\xab\x02\n\x10WatchJobResponse\x12\x15\n\x06job_id\x18\x01 \x01(\tR\x05jobId\x12,\n\x05state\x18\x02 \x01(\x0e\x32\x16.sightline.v1.JobStateR\x05state\x12\x1a\n\x08progress\x18\x03 \x01(\x01R\x08progress\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12\x1a\n\x08\x61ttempts\x18\x05 \x01(\x05R\x08\x61ttempts\x12\x39\n\x06result\x18\x06 \x01(\x0b\x32!.sightline.v1.MonitoringRunResultR\x06result\x12\x45\n\x0e\x63ompute_result\x18\x07 \x01(\x0b\x32\x1e.sightline.v1.ComputeRunResultR\rcomputeResult\"\xae\x02\n\x10\x43omputeRunResult\x12\x18\n\x07records\x18\x01 \x01(\x03R\x07records\x12\x18\n\x07written\x18\x02 \x01(\x03R\x07written\x12\x1a\n\x08rejected\x18\x03 \x01(\x03R\x08rejected\x12\x16\n\x06\x63hunks\x18\x04 \x01(\x03R\x06\x63hunks\x12)\n\x10\x61rtifact_version\x18\x05 \x01(\x03R\x0f\x61rtifactVersion\x12>\n\talgorithm\x18\x06 \x01(\x0e\x32 .sightline.v1.InfluenceAlgorithmR\talgorithm\x12\x14\n\x05\x65xact\x18\x07 \x01(\x08R\x05\x65xact\x12\"\n\nbase_value\x18\x08 \x01(\x01H\x00R\tbaseValue\x88\x01\x01\x42\r\n\x0b_base_value\"\x8e\x01\n\x13MonitoringRunResult\x12\x14\n\x05hours\x18\x01 \x01(\x03R\x05hours\x12\x12\n\x04\x64\x61ys\x18\x02 \x01(\x03R\x04\x64\x61ys\x12\x16\n\x06splits\x18\x03 \x01(\x03R\x06splits\x12!\n\x0crecords_read\x18\x04 \x01(\x03R\x0brecordsRead\x12\x12\n\x04\x66ull\x18\x05 \x01(\x08R\x04\x66ull\"\xdf\x02\n\x14GetMonitoringRequest\x12\x18\n\x07project\x18\x01 \x01(\tR\x07project\x12\x1e\n\ncollection\x18\x02 \x01(\tR\ncollection\x12\x14\n\x05model\x18\x03 \x01(\tR\x05model\x12\x39\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12;\n\x0bgranularity\x18\x06 \x01(\x0e\x32\x19.sightline.v1.GranularityR\x0bgranularity\x12\x18\n\x07metrics\x18\x07 \x03(\tR\x07metrics\x12\x16\n\x06\x66ields\x18\x08 \x03(\tR\x06\x66ields\x12\x16\n\x06splits\x18\t \x03(\tR\x06splits\"\xc8\x01\n\x15GetMonitoringResponse\x12\x38\n\x07\x62uckets\x18\x01 \x03(\x0b\x32\x1e.sightline.v1.MonitoringBucketR\x07\x62uckets\x12\x35\n\x06splits\x18\x02 \x03(\x0b\x32\x1d.sightline.v1.SplitMonitoringR\x06splits\x12>\n\rlast_run_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0blastRunTime\"_\n\x0fSplitMonitoring\x12\x14\n\x05split\x18\x01 \x01(\tR\x05split\x12\x36\n\x06result\x18\x02 \x01(\x0b\x32\x1e.sightline.v1.MonitoringBucketR\x06result\"q\n\x0bMetricValue\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n\x05value\x18\x02 \x01(\x01H\x00R\x05value\x88\x01\x01\x12)\n\x10undefined_reason\x18\x03 \x01(\tR\x0fundefinedReasonB\x08\n\x06_value\"\xb1\x01\n\x0f\x43onfusionMatrix\x12%\n\x0etrue_negatives\x18\x01 \x01(\x03R\rtrueNegatives\x12\'\n\x0f\x66\x61lse_positives\x18\x02 \x01(\x03R\x0e\x66\x61lsePositives\x12\'\n\x0f\x66\x61lse_negatives\x18\x03 \x01(\x03R\x0e\x66\x61lseNegatives\x12%\n\x0etrue_positives\x18\x04 \x01(\x03R\rtruePositives\"\xe3\x01\n\x0c\x42ucketCounts\x12\x18\n\x07records\x18\x01 \x01(\x03R\x07records\x12 \n\x0bpredictions\x18\x02 \x01(\x03R\x0bpredictions\x12\x1a\n\x08labelled\x18\x03 \x01(\x03R\x08labelled\x12\"\n\nlabel_rate\x18\x04 \x01(\x01H\x00R\tlabelRate\x88\x01\x01\x12\'\n\x0funusable_labels\x18\x05 \x01(\x03R\x0eunusableLabels\x12\x1f\n\x0bzero_labels\x18\x06 \x01(\x03R\nzeroLabelsB\r\n\x0b_label_rate\"\xdc\x01\n\nFieldDrift\x12\x14\n\x05\x66ield\x18\x01 \x01(\tR\x05\x66ield\x12\x31\n\x06source\x18\x02 \x01(\x0e\x32\x19.sightline.v1.DriftSourceR\x06source\x12\x39\n\nstatistics\x18\x03 \x03(\x0b\x32\x19.sightline.v1.MetricValueR\nstatistics\x12%\n\x0e\x62\x61seline_count\x18\x04 \x01(\x03R\rbaselineCount\x12#\n\rcurrent_count\x18\x05 \x01(\x03R\x0c\x63urrentCount\"\xbf\x01\n\x0c\x46ieldQuality\x12\x14\n\x05\x66ield\x18\x01 \x01(\tR\x05\x66ield\x12\x14\n\x05\x63ount\x18\x02 \x01(\x03R\x05\x63ount\x12\x18\n\x07missing\x18\x03 \x01(\x03R\x07missing\x12/\n\x05rates\x18\x04 \x03(\x0b\x32\x19.sightline.v1.MetricValueR\x05rates\x12 \n\x0cout_of_range\x18\x05 \x01(\x03R\noutOfRange\x12\x16\n\x06unseen\x18\x06 \x01(\x03R\x06unseen\"<\n\x0cRejectedRows\x12\x16\n\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n\x05\x63ount\x18\x02 \x01(\x03R\x05\x63ount\"\xcf\x04\n\x10MonitoringBucket\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12;\n\x0bgranularity\x18\x02 \x01(\x0e\x32\x19.sightline.v1.GranularityR\x0bgranularity\x12\x32\n\x06\x63ounts\x18\x03 \x01(\x0b\x32\x1a.sightline.v1.BucketCountsR\x06\x63ounts\x12;\n\x0bperformance\x18\x04 \x03(\x0b\x32\x19.sightline.v1.MetricValueR\x0bperformance\x12;\n\tconfusion\x18\x05 \x01(\x0b\x32\x1d.sightline.v1.ConfusionMatrixR\tconfusion\x12.\n\x05\x64rift\x18\x06 \x03(\x0b\x32\x18.sightline.v1.FieldDriftR\x05\x64rift\x12\x34\n\x07quality\x18\x07 \x03(\x0b\x32\x1a.sightline.v1.FieldQualityR\x07quality\x12?\n\rrejected_rows\x18\x08 \x03(\x0b\x32\x1a.sightline.v1.RejectedRowsR\x0crejectedRows\x12/\n\x13overwritten_records\x18\t \x01(\x03R\x12overwrittenRecords\x12=\n\x0c\x63ompute_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x63omputeTime*\x98\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATE_WAITING\x10\x01\x12\x14\n\x10JOB_STATE_ACTIVE\x10\x02\x12\x17\n\x13JOB_STATE_COMPLETED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x15\n\x11JOB_STATE_DELAYED\x10\x05*U\n\x0bGranularity\x12\x1b\n\x17GRANULARITY_UNSPECIFIED\x10\x00\x12\x14\n\x10GRANULARITY_HOUR\x10\x01\x12\x13\n\x0fGRANULARITY_DAY\x10\x02*b\n\x0b\x44riftSource\x12\x1c\n\x18\x44RIFT_SOURCE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44RIFT_SOURCE_FEATURE\x10\x01\x12\x1b\n\x17\x44RIFT_SOURCE_PREDICTION\x10\x02\x32\xa0\x02\n\x11MonitoringService\x12\x64\n\x11RefreshMonitoring\x12&.sightline.v1.RefreshMonitoringRequest\x1a\'.sightline.v1.RefreshMonitoringResponse\x12K\n\x08WatchJob\x12\x1d.sightline.v1.WatchJobRequest\x1a\x1e.sightline.v1.WatchJobResponse0\x01\x12X\n\rGetMonitoring\x12\".sightline.v1.GetMonitoringRequest\x1a#.sightline.v1.GetMonitoringResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sightline.v1.monitoring_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_JOBSTATE']._serialized_start=2939
-  _globals['_JOBSTATE']._serialized_end=3091
-  _globals['_GRANULARITY']._serialized_start=3093
-  _globals['_GRANULARITY']._serialized_end=3178
-  _globals['_DRIFTSOURCE']._serialized_start=3180
-  _globals['_DRIFTSOURCE']._serialized_end=3278
-  _globals['_REFRESHMONITORINGREQUEST']._serialized_start=88
-  _globals['_REFRESHMONITORINGREQUEST']._serialized_end=214
-  _globals['_REFRESHMONITORINGRESPONSE']._serialized_start=216
-  _globals['_REFRESHMONITORINGRESPONSE']._serialized_end=266
-  _globals['_WATCHJOBREQUEST']._serialized_start=268
-  _globals['_WATCHJOBREQUEST']._serialized_end=308
-  _globals['_WATCHJOBRESPONSE']._serialized_start=311
-  _globals['_WATCHJOBRESPONSE']._serialized_end=539
-  _globals['_MONITORINGRUNRESULT']._serialized_start=542
-  _globals['_MONITORINGRUNRESULT']._serialized_end=684
-  _globals['_GETMONITORINGREQUEST']._serialized_start=687
-  _globals['_GETMONITORINGREQUEST']._serialized_end=1038
-  _globals['_GETMONITORINGRESPONSE']._serialized_start=1041
-  _globals['_GETMONITORINGRESPONSE']._serialized_end=1241
-  _globals['_SPLITMONITORING']._serialized_start=1243
-  _globals['_SPLITMONITORING']._serialized_end=1338
-  _globals['_METRICVALUE']._serialized_start=1340
-  _globals['_METRICVALUE']._serialized_end=1453
-  _globals['_CONFUSIONMATRIX']._serialized_start=1456
-  _globals['_CONFUSIONMATRIX']._serialized_end=1633
-  _globals['_BUCKETCOUNTS']._serialized_start=1636
-  _globals['_BUCKETCOUNTS']._serialized_end=1863
-  _globals['_FIELDDRIFT']._serialized_start=1866
-  _globals['_FIELDDRIFT']._serialized_end=2086
-  _globals['_FIELDQUALITY']._serialized_start=2089
-  _globals['_FIELDQUALITY']._serialized_end=2280
-  _globals['_REJECTEDROWS']._serialized_start=2282
-  _globals['_REJECTEDROWS']._serialized_end=2342
-  _globals['_MONITORINGBUCKET']._serialized_start=2345
-  _globals['_MONITORINGBUCKET']._serialized_end=2936
-  _globals['_MONITORINGSERVICE']._serialized_start=3281
-  _globals['_MONITORINGSERVICE']._serialized_end=3569
+  _globals['_JOBSTATE']._serialized_start=3345
+  _globals['_JOBSTATE']._serialized_end=3497
+  _globals['_GRANULARITY']._serialized_start=3499
+  _globals['_GRANULARITY']._serialized_end=3584
+  _globals['_DRIFTSOURCE']._serialized_start=3586
+  _globals['_DRIFTSOURCE']._serialized_end=3684
+  _globals['_REFRESHMONITORINGREQUEST']._serialized_start=118
+  _globals['_REFRESHMONITORINGREQUEST']._serialized_end=244
+  _globals['_REFRESHMONITORINGRESPONSE']._serialized_start=246
+  _globals['_REFRESHMONITORINGRESPONSE']._serialized_end=296
+  _globals['_WATCHJOBREQUEST']._serialized_start=298
+  _globals['_WATCHJOBREQUEST']._serialized_end=338
+  _globals['_WATCHJOBRESPONSE']._serialized_start=341
+  _globals['_WATCHJOBRESPONSE']._serialized_end=640
+  _globals['_COMPUTERUNRESULT']._serialized_start=643
+  _globals['_COMPUTERUNRESULT']._serialized_end=945
+  _globals['_MONITORINGRUNRESULT']._serialized_start=948
+  _globals['_MONITORINGRUNRESULT']._serialized_end=1090
+  _globals['_GETMONITORINGREQUEST']._serialized_start=1093
+  _globals['_GETMONITORINGREQUEST']._serialized_end=1444
+  _globals['_GETMONITORINGRESPONSE']._serialized_start=1447
+  _globals['_GETMONITORINGRESPONSE']._serialized_end=1647
+  _globals['_SPLITMONITORING']._serialized_start=1649
+  _globals['_SPLITMONITORING']._serialized_end=1744
+  _globals['_METRICVALUE']._serialized_start=1746
+  _globals['_METRICVALUE']._serialized_end=1859
+  _globals['_CONFUSIONMATRIX']._serialized_start=1862
+  _globals['_CONFUSIONMATRIX']._serialized_end=2039
+  _globals['_BUCKETCOUNTS']._serialized_start=2042
+  _globals['_BUCKETCOUNTS']._serialized_end=2269
+  _globals['_FIELDDRIFT']._serialized_start=2272
+  _globals['_FIELDDRIFT']._serialized_end=2492
+  _globals['_FIELDQUALITY']._serialized_start=2495
+  _globals['_FIELDQUALITY']._serialized_end=2686
+  _globals['_REJECTEDROWS']._serialized_start=2688
+  _globals['_REJECTEDROWS']._serialized_end=2748
+  _globals['_MONITORINGBUCKET']._serialized_start=2751
+  _globals['_MONITORINGBUCKET']._serialized_end=3342
+  _globals['_MONITORINGSERVICE']._serialized_start=3687
+  _globals['_MONITORINGSERVICE']._serialized_end=3975
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from sightline.v1 import resources_pb2 as _resources_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -68,20 +69,42 @@ class WatchJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class WatchJobResponse(_message.Message):
-    __slots__ = ("job_id", "state", "progress", "message", "attempts", "result")
+    __slots__ = ("job_id", "state", "progress", "message", "attempts", "result", "compute_result")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_RESULT_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     state: JobState
     progress: float
     message: str
     attempts: int
     result: MonitoringRunResult
-    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., progress: _Optional[float] = ..., message: _Optional[str] = ..., attempts: _Optional[int] = ..., result: _Optional[_Union[MonitoringRunResult, _Mapping]] = ...) -> None: ...
+    compute_result: ComputeRunResult
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., progress: _Optional[float] = ..., message: _Optional[str] = ..., attempts: _Optional[int] = ..., result: _Optional[_Union[MonitoringRunResult, _Mapping]] = ..., compute_result: _Optional[_Union[ComputeRunResult, _Mapping]] = ...) -> None: ...
+
+class ComputeRunResult(_message.Message):
+    __slots__ = ("records", "written", "rejected", "chunks", "artifact_version", "algorithm", "exact", "base_value")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    EXACT_FIELD_NUMBER: _ClassVar[int]
+    BASE_VALUE_FIELD_NUMBER: _ClassVar[int]
+    records: int
+    written: int
+    rejected: int
+    chunks: int
+    artifact_version: int
+    algorithm: _resources_pb2.InfluenceAlgorithm
+    exact: bool
+    base_value: float
+    def __init__(self, records: _Optional[int] = ..., written: _Optional[int] = ..., rejected: _Optional[int] = ..., chunks: _Optional[int] = ..., artifact_version: _Optional[int] = ..., algorithm: _Optional[_Union[_resources_pb2.InfluenceAlgorithm, str]] = ..., exact: _Optional[bool] = ..., base_value: _Optional[float] = ...) -> None: ...
 
 class MonitoringRunResult(_message.Message):
     __slots__ = ("hours", "days", "splits", "records_read", "full")

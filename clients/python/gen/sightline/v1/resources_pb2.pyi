@@ -50,6 +50,12 @@ class ModelMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MODEL_MODE_UNSPECIFIED: _ClassVar[ModelMode]
     MODEL_MODE_DATA_ONLY: _ClassVar[ModelMode]
     MODEL_MODE_DATA_AND_MODEL: _ClassVar[ModelMode]
+
+class InfluenceAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INFLUENCE_ALGORITHM_UNSPECIFIED: _ClassVar[InfluenceAlgorithm]
+    INFLUENCE_ALGORITHM_TREE_SHAP: _ClassVar[InfluenceAlgorithm]
+    INFLUENCE_ALGORITHM_KERNEL_SHAP: _ClassVar[InfluenceAlgorithm]
 FIELD_KIND_UNSPECIFIED: FieldKind
 FIELD_KIND_FEATURE: FieldKind
 FIELD_KIND_LABEL: FieldKind
@@ -75,6 +81,9 @@ SCORE_TYPE_CLASSIFICATION: ScoreType
 MODEL_MODE_UNSPECIFIED: ModelMode
 MODEL_MODE_DATA_ONLY: ModelMode
 MODEL_MODE_DATA_AND_MODEL: ModelMode
+INFLUENCE_ALGORITHM_UNSPECIFIED: InfluenceAlgorithm
+INFLUENCE_ALGORITHM_TREE_SHAP: InfluenceAlgorithm
+INFLUENCE_ALGORITHM_KERNEL_SHAP: InfluenceAlgorithm
 
 class Project(_message.Message):
     __slots__ = ("name", "display_name", "create_time")
@@ -181,7 +190,7 @@ class PredictionField(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[FieldType, str]] = ...) -> None: ...
 
 class Model(_message.Message):
-    __slots__ = ("project", "collection", "name", "score_type", "prediction_fields", "label_field", "decision_threshold", "class_labels", "mode", "create_time")
+    __slots__ = ("project", "collection", "name", "score_type", "prediction_fields", "label_field", "decision_threshold", "class_labels", "mode", "create_time", "influence_options")
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -192,6 +201,7 @@ class Model(_message.Message):
     CLASS_LABELS_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    INFLUENCE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     project: str
     collection: str
     name: str
@@ -202,7 +212,22 @@ class Model(_message.Message):
     class_labels: _containers.RepeatedScalarFieldContainer[str]
     mode: ModelMode
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, project: _Optional[str] = ..., collection: _Optional[str] = ..., name: _Optional[str] = ..., score_type: _Optional[_Union[ScoreType, str]] = ..., prediction_fields: _Optional[_Iterable[_Union[PredictionField, _Mapping]]] = ..., label_field: _Optional[str] = ..., decision_threshold: _Optional[float] = ..., class_labels: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[ModelMode, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    influence_options: InfluenceOptions
+    def __init__(self, project: _Optional[str] = ..., collection: _Optional[str] = ..., name: _Optional[str] = ..., score_type: _Optional[_Union[ScoreType, str]] = ..., prediction_fields: _Optional[_Iterable[_Union[PredictionField, _Mapping]]] = ..., label_field: _Optional[str] = ..., decision_threshold: _Optional[float] = ..., class_labels: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[ModelMode, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., influence_options: _Optional[_Union[InfluenceOptions, _Mapping]] = ...) -> None: ...
+
+class InfluenceOptions(_message.Message):
+    __slots__ = ("algorithm", "background_rows", "kernel_samples", "seed", "on_ingest")
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    BACKGROUND_ROWS_FIELD_NUMBER: _ClassVar[int]
+    KERNEL_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    ON_INGEST_FIELD_NUMBER: _ClassVar[int]
+    algorithm: InfluenceAlgorithm
+    background_rows: int
+    kernel_samples: int
+    seed: int
+    on_ingest: bool
+    def __init__(self, algorithm: _Optional[_Union[InfluenceAlgorithm, str]] = ..., background_rows: _Optional[int] = ..., kernel_samples: _Optional[int] = ..., seed: _Optional[int] = ..., on_ingest: _Optional[bool] = ...) -> None: ...
 
 class SplitStats(_message.Message):
     __slots__ = ("split", "records")

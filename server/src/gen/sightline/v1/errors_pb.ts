@@ -9,7 +9,7 @@ import { enumDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
  * Describes the file sightline/v1/errors.proto.
  */
 export const file_sightline_v1_errors: GenFile = /*@__PURE__*/
-  fileDesc("ChlzaWdodGxpbmUvdjEvZXJyb3JzLnByb3RvEgxzaWdodGxpbmUudjEq2AMKC0Vycm9yUmVhc29uEhwKGEVSUk9SX1JFQVNPTl9VTlNQRUNJRklFRBAAEiAKHEVSUk9SX1JFQVNPTl9BUElfS0VZX01JU1NJTkcQARIgChxFUlJPUl9SRUFTT05fQVBJX0tFWV9JTlZBTElEEAISIAocRVJST1JfUkVBU09OX0FQSV9LRVlfUkVWT0tFRBADEiIKHkVSUk9SX1JFQVNPTl9QRVJNSVNTSU9OX0RFTklFRBAEEiEKHUVSUk9SX1JFQVNPTl9JTlZBTElEX0FSR1VNRU5UEAUSGgoWRVJST1JfUkVBU09OX05PVF9GT1VORBAGEh8KG0VSUk9SX1JFQVNPTl9BTFJFQURZX0VYSVNUUxAHEisKJ0VSUk9SX1JFQVNPTl9TQ0hFTUFfQ0hBTkdFX05PVF9BRERJVElWRRAIEh0KGUVSUk9SX1JFQVNPTl9TUExJVF9TRUFMRUQQCRIiCh5FUlJPUl9SRUFTT05fTUVTU0FHRV9UT09fTEFSR0UQChInCiNFUlJPUl9SRUFTT05fREVQRU5ERU5DWV9VTkFWQUlMQUJMRRALEigKJEVSUk9SX1JFQVNPTl9DT05DVVJSRU5UX01PRElGSUNBVElPThAMYgZwcm90bzM");
+  fileDesc("ChlzaWdodGxpbmUvdjEvZXJyb3JzLnByb3RvEgxzaWdodGxpbmUudjEqggUKC0Vycm9yUmVhc29uEhwKGEVSUk9SX1JFQVNPTl9VTlNQRUNJRklFRBAAEiAKHEVSUk9SX1JFQVNPTl9BUElfS0VZX01JU1NJTkcQARIgChxFUlJPUl9SRUFTT05fQVBJX0tFWV9JTlZBTElEEAISIAocRVJST1JfUkVBU09OX0FQSV9LRVlfUkVWT0tFRBADEiIKHkVSUk9SX1JFQVNPTl9QRVJNSVNTSU9OX0RFTklFRBAEEiEKHUVSUk9SX1JFQVNPTl9JTlZBTElEX0FSR1VNRU5UEAUSGgoWRVJST1JfUkVBU09OX05PVF9GT1VORBAGEh8KG0VSUk9SX1JFQVNPTl9BTFJFQURZX0VYSVNUUxAHEisKJ0VSUk9SX1JFQVNPTl9TQ0hFTUFfQ0hBTkdFX05PVF9BRERJVElWRRAIEh0KGUVSUk9SX1JFQVNPTl9TUExJVF9TRUFMRUQQCRIiCh5FUlJPUl9SRUFTT05fTUVTU0FHRV9UT09fTEFSR0UQChInCiNFUlJPUl9SRUFTT05fREVQRU5ERU5DWV9VTkFWQUlMQUJMRRALEigKJEVSUk9SX1JFQVNPTl9DT05DVVJSRU5UX01PRElGSUNBVElPThAMEiEKHUVSUk9SX1JFQVNPTl9BUlRJRkFDVF9JTlZBTElEEA0SIgoeRVJST1JfUkVBU09OX0FSVElGQUNUX01JU01BVENIEA4SGwoXRVJST1JfUkVBU09OX01PREVMX01PREUQDxIhCh1FUlJPUl9SRUFTT05fQVJUSUZBQ1RfTUlTU0lORxAQEiEKHUVSUk9SX1JFQVNPTl9CQVNFTElORV9NSVNTSU5HEBFiBnByb3RvMw");
 
 /**
  * ErrorReason is the `reason` of the google.rpc.ErrorInfo attached to every error status.
@@ -106,6 +106,43 @@ export enum ErrorReason {
    * @generated from enum value: ERROR_REASON_CONCURRENT_MODIFICATION = 12;
    */
   CONCURRENT_MODIFICATION = 12,
+
+  /**
+   * A model artifact is not a valid ONNX model, is truncated, exceeds the size limit, or does not match its declared
+   * size or SHA-256 (INVALID_ARGUMENT, with a BadRequest naming the header field or the chunks).
+   *
+   * @generated from enum value: ERROR_REASON_ARTIFACT_INVALID = 13;
+   */
+  ARTIFACT_INVALID = 13,
+
+  /**
+   * A model artifact's inputs or outputs do not match the collection's features or the model's prediction fields
+   * (FAILED_PRECONDITION, naming the input or output).
+   *
+   * @generated from enum value: ERROR_REASON_ARTIFACT_MISMATCH = 14;
+   */
+  ARTIFACT_MISMATCH = 14,
+
+  /**
+   * The model's mode does not allow the call: a DATA_ONLY model has no artifact and computes nothing.
+   *
+   * @generated from enum value: ERROR_REASON_MODEL_MODE = 15;
+   */
+  MODEL_MODE = 15,
+
+  /**
+   * The call needs an artifact the model does not have yet.
+   *
+   * @generated from enum value: ERROR_REASON_ARTIFACT_MISSING = 16;
+   */
+  ARTIFACT_MISSING = 16,
+
+  /**
+   * The call needs the collection's baseline split, which is not set or holds no records with features.
+   *
+   * @generated from enum value: ERROR_REASON_BASELINE_MISSING = 17;
+   */
+  BASELINE_MISSING = 17,
 }
 
 /**

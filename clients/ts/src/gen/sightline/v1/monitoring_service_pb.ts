@@ -6,13 +6,15 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { InfluenceAlgorithm } from "./resources_pb.js";
+import { file_sightline_v1_resources } from "./resources_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file sightline/v1/monitoring_service.proto.
  */
 export const file_sightline_v1_monitoring_service: GenFile = /*@__PURE__*/
-  fileDesc("CiVzaWdodGxpbmUvdjEvbW9uaXRvcmluZ19zZXJ2aWNlLnByb3RvEgxzaWdodGxpbmUudjEiXAoYUmVmcmVzaE1vbml0b3JpbmdSZXF1ZXN0Eg8KB3Byb2plY3QYASABKAkSEgoKY29sbGVjdGlvbhgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRmdWxsGAQgASgIIisKGVJlZnJlc2hNb25pdG9yaW5nUmVzcG9uc2USDgoGam9iX2lkGAEgASgJIiEKD1dhdGNoSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkisQEKEFdhdGNoSm9iUmVzcG9uc2USDgoGam9iX2lkGAEgASgJEiUKBXN0YXRlGAIgASgOMhYuc2lnaHRsaW5lLnYxLkpvYlN0YXRlEhAKCHByb2dyZXNzGAMgASgBEg8KB21lc3NhZ2UYBCABKAkSEAoIYXR0ZW1wdHMYBSABKAUSMQoGcmVzdWx0GAYgASgLMiEuc2lnaHRsaW5lLnYxLk1vbml0b3JpbmdSdW5SZXN1bHQiZgoTTW9uaXRvcmluZ1J1blJlc3VsdBINCgVob3VycxgBIAEoAxIMCgRkYXlzGAIgASgDEg4KBnNwbGl0cxgDIAEoAxIUCgxyZWNvcmRzX3JlYWQYBCABKAMSDAoEZnVsbBgFIAEoCCKJAgoUR2V0TW9uaXRvcmluZ1JlcXVlc3QSDwoHcHJvamVjdBgBIAEoCRISCgpjb2xsZWN0aW9uGAIgASgJEg0KBW1vZGVsGAMgASgJEi4KCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgtncmFudWxhcml0eRgGIAEoDjIZLnNpZ2h0bGluZS52MS5HcmFudWxhcml0eRIPCgdtZXRyaWNzGAcgAygJEg4KBmZpZWxkcxgIIAMoCRIOCgZzcGxpdHMYCSADKAkiqgEKFUdldE1vbml0b3JpbmdSZXNwb25zZRIvCgdidWNrZXRzGAEgAygLMh4uc2lnaHRsaW5lLnYxLk1vbml0b3JpbmdCdWNrZXQSLQoGc3BsaXRzGAIgAygLMh0uc2lnaHRsaW5lLnYxLlNwbGl0TW9uaXRvcmluZxIxCg1sYXN0X3J1bl90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJQCg9TcGxpdE1vbml0b3JpbmcSDQoFc3BsaXQYASABKAkSLgoGcmVzdWx0GAIgASgLMh4uc2lnaHRsaW5lLnYxLk1vbml0b3JpbmdCdWNrZXQiUwoLTWV0cmljVmFsdWUSDAoEbmFtZRgBIAEoCRISCgV2YWx1ZRgCIAEoAUgAiAEBEhgKEHVuZGVmaW5lZF9yZWFzb24YAyABKAlCCAoGX3ZhbHVlInMKD0NvbmZ1c2lvbk1hdHJpeBIWCg50cnVlX25lZ2F0aXZlcxgBIAEoAxIXCg9mYWxzZV9wb3NpdGl2ZXMYAiABKAMSFwoPZmFsc2VfbmVnYXRpdmVzGAMgASgDEhYKDnRydWVfcG9zaXRpdmVzGAQgASgDIpwBCgxCdWNrZXRDb3VudHMSDwoHcmVjb3JkcxgBIAEoAxITCgtwcmVkaWN0aW9ucxgCIAEoAxIQCghsYWJlbGxlZBgDIAEoAxIXCgpsYWJlbF9yYXRlGAQgASgBSACIAQESFwoPdW51c2FibGVfbGFiZWxzGAUgASgDEhMKC3plcm9fbGFiZWxzGAYgASgDQg0KC19sYWJlbF9yYXRlIqQBCgpGaWVsZERyaWZ0Eg0KBWZpZWxkGAEgASgJEikKBnNvdXJjZRgCIAEoDjIZLnNpZ2h0bGluZS52MS5EcmlmdFNvdXJjZRItCgpzdGF0aXN0aWNzGAMgAygLMhkuc2lnaHRsaW5lLnYxLk1ldHJpY1ZhbHVlEhYKDmJhc2VsaW5lX2NvdW50GAQgASgDEhUKDWN1cnJlbnRfY291bnQYBSABKAMijQEKDEZpZWxkUXVhbGl0eRINCgVmaWVsZBgBIAEoCRINCgVjb3VudBgCIAEoAxIPCgdtaXNzaW5nGAMgASgDEigKBXJhdGVzGAQgAygLMhkuc2lnaHRsaW5lLnYxLk1ldHJpY1ZhbHVlEhQKDG91dF9vZl9yYW5nZRgFIAEoAxIOCgZ1bnNlZW4YBiABKAMiLQoMUmVqZWN0ZWRSb3dzEg4KBnJlYXNvbhgBIAEoCRINCgVjb3VudBgCIAEoAyLYAwoQTW9uaXRvcmluZ0J1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgtncmFudWxhcml0eRgCIAEoDjIZLnNpZ2h0bGluZS52MS5HcmFudWxhcml0eRIqCgZjb3VudHMYAyABKAsyGi5zaWdodGxpbmUudjEuQnVja2V0Q291bnRzEi4KC3BlcmZvcm1hbmNlGAQgAygLMhkuc2lnaHRsaW5lLnYxLk1ldHJpY1ZhbHVlEjAKCWNvbmZ1c2lvbhgFIAEoCzIdLnNpZ2h0bGluZS52MS5Db25mdXNpb25NYXRyaXgSJwoFZHJpZnQYBiADKAsyGC5zaWdodGxpbmUudjEuRmllbGREcmlmdBIrCgdxdWFsaXR5GAcgAygLMhouc2lnaHRsaW5lLnYxLkZpZWxkUXVhbGl0eRIxCg1yZWplY3RlZF9yb3dzGAggAygLMhouc2lnaHRsaW5lLnYxLlJlamVjdGVkUm93cxIbChNvdmVyd3JpdHRlbl9yZWNvcmRzGAkgASgDEjAKDGNvbXB1dGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqmAEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhUKEUpPQl9TVEFURV9XQUlUSU5HEAESFAoQSk9CX1NUQVRFX0FDVElWRRACEhcKE0pPQl9TVEFURV9DT01QTEVURUQQAxIUChBKT0JfU1RBVEVfRkFJTEVEEAQSFQoRSk9CX1NUQVRFX0RFTEFZRUQQBSpVCgtHcmFudWxhcml0eRIbChdHUkFOVUxBUklUWV9VTlNQRUNJRklFRBAAEhQKEEdSQU5VTEFSSVRZX0hPVVIQARITCg9HUkFOVUxBUklUWV9EQVkQAipiCgtEcmlmdFNvdXJjZRIcChhEUklGVF9TT1VSQ0VfVU5TUEVDSUZJRUQQABIYChREUklGVF9TT1VSQ0VfRkVBVFVSRRABEhsKF0RSSUZUX1NPVVJDRV9QUkVESUNUSU9OEAIyoAIKEU1vbml0b3JpbmdTZXJ2aWNlEmQKEVJlZnJlc2hNb25pdG9yaW5nEiYuc2lnaHRsaW5lLnYxLlJlZnJlc2hNb25pdG9yaW5nUmVxdWVzdBonLnNpZ2h0bGluZS52MS5SZWZyZXNoTW9uaXRvcmluZ1Jlc3BvbnNlEksKCFdhdGNoSm9iEh0uc2lnaHRsaW5lLnYxLldhdGNoSm9iUmVxdWVzdBoeLnNpZ2h0bGluZS52MS5XYXRjaEpvYlJlc3BvbnNlMAESWAoNR2V0TW9uaXRvcmluZxIiLnNpZ2h0bGluZS52MS5HZXRNb25pdG9yaW5nUmVxdWVzdBojLnNpZ2h0bGluZS52MS5HZXRNb25pdG9yaW5nUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiVzaWdodGxpbmUvdjEvbW9uaXRvcmluZ19zZXJ2aWNlLnByb3RvEgxzaWdodGxpbmUudjEiXAoYUmVmcmVzaE1vbml0b3JpbmdSZXF1ZXN0Eg8KB3Byb2plY3QYASABKAkSEgoKY29sbGVjdGlvbhgCIAEoCRINCgVtb2RlbBgDIAEoCRIMCgRmdWxsGAQgASgIIisKGVJlZnJlc2hNb25pdG9yaW5nUmVzcG9uc2USDgoGam9iX2lkGAEgASgJIiEKD1dhdGNoSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAki6QEKEFdhdGNoSm9iUmVzcG9uc2USDgoGam9iX2lkGAEgASgJEiUKBXN0YXRlGAIgASgOMhYuc2lnaHRsaW5lLnYxLkpvYlN0YXRlEhAKCHByb2dyZXNzGAMgASgBEg8KB21lc3NhZ2UYBCABKAkSEAoIYXR0ZW1wdHMYBSABKAUSMQoGcmVzdWx0GAYgASgLMiEuc2lnaHRsaW5lLnYxLk1vbml0b3JpbmdSdW5SZXN1bHQSNgoOY29tcHV0ZV9yZXN1bHQYByABKAsyHi5zaWdodGxpbmUudjEuQ29tcHV0ZVJ1blJlc3VsdCLcAQoQQ29tcHV0ZVJ1blJlc3VsdBIPCgdyZWNvcmRzGAEgASgDEg8KB3dyaXR0ZW4YAiABKAMSEAoIcmVqZWN0ZWQYAyABKAMSDgoGY2h1bmtzGAQgASgDEhgKEGFydGlmYWN0X3ZlcnNpb24YBSABKAMSMwoJYWxnb3JpdGhtGAYgASgOMiAuc2lnaHRsaW5lLnYxLkluZmx1ZW5jZUFsZ29yaXRobRINCgVleGFjdBgHIAEoCBIXCgpiYXNlX3ZhbHVlGAggASgBSACIAQFCDQoLX2Jhc2VfdmFsdWUiZgoTTW9uaXRvcmluZ1J1blJlc3VsdBINCgVob3VycxgBIAEoAxIMCgRkYXlzGAIgASgDEg4KBnNwbGl0cxgDIAEoAxIUCgxyZWNvcmRzX3JlYWQYBCABKAMSDAoEZnVsbBgFIAEoCCKJAgoUR2V0TW9uaXRvcmluZ1JlcXVlc3QSDwoHcHJvamVjdBgBIAEoCRISCgpjb2xsZWN0aW9uGAIgASgJEg0KBW1vZGVsGAMgASgJEi4KCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgtncmFudWxhcml0eRgGIAEoDjIZLnNpZ2h0bGluZS52MS5HcmFudWxhcml0eRIPCgdtZXRyaWNzGAcgAygJEg4KBmZpZWxkcxgIIAMoCRIOCgZzcGxpdHMYCSADKAkiqgEKFUdldE1vbml0b3JpbmdSZXNwb25zZRIvCgdidWNrZXRzGAEgAygLMh4uc2lnaHRsaW5lLnYxLk1vbml0b3JpbmdCdWNrZXQSLQoGc3BsaXRzGAIgAygLMh0uc2lnaHRsaW5lLnYxLlNwbGl0TW9uaXRvcmluZxIxCg1sYXN0X3J1bl90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJQCg9TcGxpdE1vbml0b3JpbmcSDQoFc3BsaXQYASABKAkSLgoGcmVzdWx0GAIgASgLMh4uc2lnaHRsaW5lLnYxLk1vbml0b3JpbmdCdWNrZXQiUwoLTWV0cmljVmFsdWUSDAoEbmFtZRgBIAEoCRISCgV2YWx1ZRgCIAEoAUgAiAEBEhgKEHVuZGVmaW5lZF9yZWFzb24YAyABKAlCCAoGX3ZhbHVlInMKD0NvbmZ1c2lvbk1hdHJpeBIWCg50cnVlX25lZ2F0aXZlcxgBIAEoAxIXCg9mYWxzZV9wb3NpdGl2ZXMYAiABKAMSFwoPZmFsc2VfbmVnYXRpdmVzGAMgASgDEhYKDnRydWVfcG9zaXRpdmVzGAQgASgDIpwBCgxCdWNrZXRDb3VudHMSDwoHcmVjb3JkcxgBIAEoAxITCgtwcmVkaWN0aW9ucxgCIAEoAxIQCghsYWJlbGxlZBgDIAEoAxIXCgpsYWJlbF9yYXRlGAQgASgBSACIAQESFwoPdW51c2FibGVfbGFiZWxzGAUgASgDEhMKC3plcm9fbGFiZWxzGAYgASgDQg0KC19sYWJlbF9yYXRlIqQBCgpGaWVsZERyaWZ0Eg0KBWZpZWxkGAEgASgJEikKBnNvdXJjZRgCIAEoDjIZLnNpZ2h0bGluZS52MS5EcmlmdFNvdXJjZRItCgpzdGF0aXN0aWNzGAMgAygLMhkuc2lnaHRsaW5lLnYxLk1ldHJpY1ZhbHVlEhYKDmJhc2VsaW5lX2NvdW50GAQgASgDEhUKDWN1cnJlbnRfY291bnQYBSABKAMijQEKDEZpZWxkUXVhbGl0eRINCgVmaWVsZBgBIAEoCRINCgVjb3VudBgCIAEoAxIPCgdtaXNzaW5nGAMgASgDEigKBXJhdGVzGAQgAygLMhkuc2lnaHRsaW5lLnYxLk1ldHJpY1ZhbHVlEhQKDG91dF9vZl9yYW5nZRgFIAEoAxIOCgZ1bnNlZW4YBiABKAMiLQoMUmVqZWN0ZWRSb3dzEg4KBnJlYXNvbhgBIAEoCRINCgVjb3VudBgCIAEoAyLYAwoQTW9uaXRvcmluZ0J1Y2tldBIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgtncmFudWxhcml0eRgCIAEoDjIZLnNpZ2h0bGluZS52MS5HcmFudWxhcml0eRIqCgZjb3VudHMYAyABKAsyGi5zaWdodGxpbmUudjEuQnVja2V0Q291bnRzEi4KC3BlcmZvcm1hbmNlGAQgAygLMhkuc2lnaHRsaW5lLnYxLk1ldHJpY1ZhbHVlEjAKCWNvbmZ1c2lvbhgFIAEoCzIdLnNpZ2h0bGluZS52MS5Db25mdXNpb25NYXRyaXgSJwoFZHJpZnQYBiADKAsyGC5zaWdodGxpbmUudjEuRmllbGREcmlmdBIrCgdxdWFsaXR5GAcgAygLMhouc2lnaHRsaW5lLnYxLkZpZWxkUXVhbGl0eRIxCg1yZWplY3RlZF9yb3dzGAggAygLMhouc2lnaHRsaW5lLnYxLlJlamVjdGVkUm93cxIbChNvdmVyd3JpdHRlbl9yZWNvcmRzGAkgASgDEjAKDGNvbXB1dGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqmAEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhUKEUpPQl9TVEFURV9XQUlUSU5HEAESFAoQSk9CX1NUQVRFX0FDVElWRRACEhcKE0pPQl9TVEFURV9DT01QTEVURUQQAxIUChBKT0JfU1RBVEVfRkFJTEVEEAQSFQoRSk9CX1NUQVRFX0RFTEFZRUQQBSpVCgtHcmFudWxhcml0eRIbChdHUkFOVUxBUklUWV9VTlNQRUNJRklFRBAAEhQKEEdSQU5VTEFSSVRZX0hPVVIQARITCg9HUkFOVUxBUklUWV9EQVkQAipiCgtEcmlmdFNvdXJjZRIcChhEUklGVF9TT1VSQ0VfVU5TUEVDSUZJRUQQABIYChREUklGVF9TT1VSQ0VfRkVBVFVSRRABEhsKF0RSSUZUX1NPVVJDRV9QUkVESUNUSU9OEAIyoAIKEU1vbml0b3JpbmdTZXJ2aWNlEmQKEVJlZnJlc2hNb25pdG9yaW5nEiYuc2lnaHRsaW5lLnYxLlJlZnJlc2hNb25pdG9yaW5nUmVxdWVzdBonLnNpZ2h0bGluZS52MS5SZWZyZXNoTW9uaXRvcmluZ1Jlc3BvbnNlEksKCFdhdGNoSm9iEh0uc2lnaHRsaW5lLnYxLldhdGNoSm9iUmVxdWVzdBoeLnNpZ2h0bGluZS52MS5XYXRjaEpvYlJlc3BvbnNlMAESWAoNR2V0TW9uaXRvcmluZxIiLnNpZ2h0bGluZS52MS5HZXRNb25pdG9yaW5nUmVxdWVzdBojLnNpZ2h0bGluZS52MS5HZXRNb25pdG9yaW5nUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_sightline_v1_resources]);
 
 /**
  * @generated from message sightline.v1.RefreshMonitoringRequest
@@ -118,11 +120,18 @@ export type WatchJobResponse = Message<"sightline.v1.WatchJobResponse"> & {
   attempts: number;
 
   /**
-   * Set once the job completed: what it computed.
+   * Set once a monitoring job completed: what it computed.
    *
    * @generated from field: sightline.v1.MonitoringRunResult result = 6;
    */
   result?: MonitoringRunResult | undefined;
+
+  /**
+   * Set once a ComputePredictions or ComputeInfluences job completed: what it wrote.
+   *
+   * @generated from field: sightline.v1.ComputeRunResult compute_result = 7;
+   */
+  computeResult?: ComputeRunResult | undefined;
 };
 
 /**
@@ -131,6 +140,75 @@ export type WatchJobResponse = Message<"sightline.v1.WatchJobResponse"> & {
  */
 export const WatchJobResponseSchema: GenMessage<WatchJobResponse> = /*@__PURE__*/
   messageDesc(file_sightline_v1_monitoring_service, 3);
+
+/**
+ * ComputeRunResult counts what one ComputePredictions or ComputeInfluences job wrote.
+ *
+ * @generated from message sightline.v1.ComputeRunResult
+ */
+export type ComputeRunResult = Message<"sightline.v1.ComputeRunResult"> & {
+  /**
+   * Records the job selected.
+   *
+   * @generated from field: int64 records = 1;
+   */
+  records: bigint;
+
+  /**
+   * Records whose predictions or influences were written.
+   *
+   * @generated from field: int64 written = 2;
+   */
+  written: bigint;
+
+  /**
+   * Records whose computed values the ingest rules refused (for example a non-finite output); see the server log.
+   *
+   * @generated from field: int64 rejected = 3;
+   */
+  rejected: bigint;
+
+  /**
+   * Chunks the records were split into, each its own job.
+   *
+   * @generated from field: int64 chunks = 4;
+   */
+  chunks: bigint;
+
+  /**
+   * The artifact version used.
+   *
+   * @generated from field: int64 artifact_version = 5;
+   */
+  artifactVersion: bigint;
+
+  /**
+   * For influences: the algorithm used, and whether KernelSHAP enumerated every coalition.
+   *
+   * @generated from field: sightline.v1.InfluenceAlgorithm algorithm = 6;
+   */
+  algorithm: InfluenceAlgorithm;
+
+  /**
+   * @generated from field: bool exact = 7;
+   */
+  exact: boolean;
+
+  /**
+   * For influences: the mean score over the background sample. A record's base value plus the sum of its influences
+   * is its score.
+   *
+   * @generated from field: optional double base_value = 8;
+   */
+  baseValue?: number | undefined;
+};
+
+/**
+ * Describes the message sightline.v1.ComputeRunResult.
+ * Use `create(ComputeRunResultSchema)` to create a new message.
+ */
+export const ComputeRunResultSchema: GenMessage<ComputeRunResult> = /*@__PURE__*/
+  messageDesc(file_sightline_v1_monitoring_service, 4);
 
 /**
  * @generated from message sightline.v1.MonitoringRunResult
@@ -177,7 +255,7 @@ export type MonitoringRunResult = Message<"sightline.v1.MonitoringRunResult"> & 
  * Use `create(MonitoringRunResultSchema)` to create a new message.
  */
 export const MonitoringRunResultSchema: GenMessage<MonitoringRunResult> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 4);
+  messageDesc(file_sightline_v1_monitoring_service, 5);
 
 /**
  * @generated from message sightline.v1.GetMonitoringRequest
@@ -244,7 +322,7 @@ export type GetMonitoringRequest = Message<"sightline.v1.GetMonitoringRequest"> 
  * Use `create(GetMonitoringRequestSchema)` to create a new message.
  */
 export const GetMonitoringRequestSchema: GenMessage<GetMonitoringRequest> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 5);
+  messageDesc(file_sightline_v1_monitoring_service, 6);
 
 /**
  * @generated from message sightline.v1.GetMonitoringResponse
@@ -278,7 +356,7 @@ export type GetMonitoringResponse = Message<"sightline.v1.GetMonitoringResponse"
  * Use `create(GetMonitoringResponseSchema)` to create a new message.
  */
 export const GetMonitoringResponseSchema: GenMessage<GetMonitoringResponse> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 6);
+  messageDesc(file_sightline_v1_monitoring_service, 7);
 
 /**
  * @generated from message sightline.v1.SplitMonitoring
@@ -300,7 +378,7 @@ export type SplitMonitoring = Message<"sightline.v1.SplitMonitoring"> & {
  * Use `create(SplitMonitoringSchema)` to create a new message.
  */
 export const SplitMonitoringSchema: GenMessage<SplitMonitoring> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 7);
+  messageDesc(file_sightline_v1_monitoring_service, 8);
 
 /**
  * A value of a metric or statistic. An undefined value (AUC with one class present, a rate of nothing) has no value
@@ -330,7 +408,7 @@ export type MetricValue = Message<"sightline.v1.MetricValue"> & {
  * Use `create(MetricValueSchema)` to create a new message.
  */
 export const MetricValueSchema: GenMessage<MetricValue> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 8);
+  messageDesc(file_sightline_v1_monitoring_service, 9);
 
 /**
  * @generated from message sightline.v1.ConfusionMatrix
@@ -362,7 +440,7 @@ export type ConfusionMatrix = Message<"sightline.v1.ConfusionMatrix"> & {
  * Use `create(ConfusionMatrixSchema)` to create a new message.
  */
 export const ConfusionMatrixSchema: GenMessage<ConfusionMatrix> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 9);
+  messageDesc(file_sightline_v1_monitoring_service, 10);
 
 /**
  * @generated from message sightline.v1.BucketCounts
@@ -416,7 +494,7 @@ export type BucketCounts = Message<"sightline.v1.BucketCounts"> & {
  * Use `create(BucketCountsSchema)` to create a new message.
  */
 export const BucketCountsSchema: GenMessage<BucketCounts> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 10);
+  messageDesc(file_sightline_v1_monitoring_service, 11);
 
 /**
  * @generated from message sightline.v1.FieldDrift
@@ -456,7 +534,7 @@ export type FieldDrift = Message<"sightline.v1.FieldDrift"> & {
  * Use `create(FieldDriftSchema)` to create a new message.
  */
 export const FieldDriftSchema: GenMessage<FieldDrift> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 11);
+  messageDesc(file_sightline_v1_monitoring_service, 12);
 
 /**
  * @generated from message sightline.v1.FieldQuality
@@ -502,7 +580,7 @@ export type FieldQuality = Message<"sightline.v1.FieldQuality"> & {
  * Use `create(FieldQualitySchema)` to create a new message.
  */
 export const FieldQualitySchema: GenMessage<FieldQuality> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 12);
+  messageDesc(file_sightline_v1_monitoring_service, 13);
 
 /**
  * @generated from message sightline.v1.RejectedRows
@@ -526,7 +604,7 @@ export type RejectedRows = Message<"sightline.v1.RejectedRows"> & {
  * Use `create(RejectedRowsSchema)` to create a new message.
  */
 export const RejectedRowsSchema: GenMessage<RejectedRows> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 13);
+  messageDesc(file_sightline_v1_monitoring_service, 14);
 
 /**
  * @generated from message sightline.v1.MonitoringBucket
@@ -599,7 +677,7 @@ export type MonitoringBucket = Message<"sightline.v1.MonitoringBucket"> & {
  * Use `create(MonitoringBucketSchema)` to create a new message.
  */
 export const MonitoringBucketSchema: GenMessage<MonitoringBucket> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_monitoring_service, 14);
+  messageDesc(file_sightline_v1_monitoring_service, 15);
 
 /**
  * @generated from enum sightline.v1.JobState

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sightline/v1/resources.proto.
  */
 export const file_sightline_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("ChxzaWdodGxpbmUvdjEvcmVzb3VyY2VzLnByb3RvEgxzaWdodGxpbmUudjEiXgoHUHJvamVjdBIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinQEKBkFwaUtleRIKCgJpZBgBIAEoCRIPCgdwcm9qZWN0GAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKDE51bWVyaWNSYW5nZRIQCgNtaW4YASABKAFIAIgBARIQCgNtYXgYAiABKAFIAYgBAUIGCgRfbWluQgYKBF9tYXgitAEKBUZpZWxkEgwKBG5hbWUYASABKAkSJQoEa2luZBgCIAEoDjIXLnNpZ2h0bGluZS52MS5GaWVsZEtpbmQSJQoEdHlwZRgDIAEoDjIXLnNpZ2h0bGluZS52MS5GaWVsZFR5cGUSEAoIbnVsbGFibGUYBCABKAgSEgoKY2F0ZWdvcmllcxgFIAMoCRIpCgVyYW5nZRgGIAEoCzIaLnNpZ2h0bGluZS52MS5OdW1lcmljUmFuZ2UiYQoGU2NoZW1hEhgKEHJlY29yZF9pZF9jb2x1bW4YASABKAkSGAoQdGltZXN0YW1wX2NvbHVtbhgCIAEoCRIjCgZmaWVsZHMYAyADKAsyEy5zaWdodGxpbmUudjEuRmllbGQizAEKDkRhdGFDb2xsZWN0aW9uEg8KB3Byb2plY3QYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSJAoGc2NoZW1hGAQgASgLMhQuc2lnaHRsaW5lLnYxLlNjaGVtYRIWCg5zY2hlbWFfdmVyc2lvbhgFIAEoAxIWCg5iYXNlbGluZV9zcGxpdBgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi4wEKBVNwbGl0Eg8KB3Byb2plY3QYASABKAkSEgoKY29sbGVjdGlvbhgCIAEoCRIMCgRuYW1lGAMgASgJEiUKBHR5cGUYBCABKA4yFy5zaWdodGxpbmUudjEuU3BsaXRUeXBlEhAKCGJhc2VsaW5lGAUgASgIEg4KBnNlYWxlZBgGIAEoCBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJc2VhbF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGCg9QcmVkaWN0aW9uRmllbGQSDAoEbmFtZRgBIAEoCRIlCgR0eXBlGAIgASgOMhcuc2lnaHRsaW5lLnYxLkZpZWxkVHlwZSLcAgoFTW9kZWwSDwoHcHJvamVjdBgBIAEoCRISCgpjb2xsZWN0aW9uGAIgASgJEgwKBG5hbWUYAyABKAkSKwoKc2NvcmVfdHlwZRgEIAEoDjIXLnNpZ2h0bGluZS52MS5TY29yZVR5cGUSOAoRcHJlZGljdGlvbl9maWVsZHMYBSADKAsyHS5zaWdodGxpbmUudjEuUHJlZGljdGlvbkZpZWxkEhMKC2xhYmVsX2ZpZWxkGAYgASgJEh8KEmRlY2lzaW9uX3RocmVzaG9sZBgHIAEoAUgAiAEBEhQKDGNsYXNzX2xhYmVscxgIIAMoCRIlCgRtb2RlGAkgASgOMhcuc2lnaHRsaW5lLnYxLk1vZGVsTW9kZRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCFQoTX2RlY2lzaW9uX3RocmVzaG9sZCIsCgpTcGxpdFN0YXRzEg0KBXNwbGl0GAEgASgJEg8KB3JlY29yZHMYAiABKAMivwIKD0NvbGxlY3Rpb25TdGF0cxIPCgdwcm9qZWN0GAEgASgJEhIKCmNvbGxlY3Rpb24YAiABKAkSEwoLc3BsaXRfY291bnQYAyABKAMSEwoLbW9kZWxfY291bnQYBCABKAMSEwoLZmllbGRfY291bnQYBSABKAMSKAoGc3BsaXRzGAYgAygLMhguc2lnaHRsaW5lLnYxLlNwbGl0U3RhdHMSGgoScHJvZHVjdGlvbl9yZWNvcmRzGAcgASgDEjAKDGNvbXB1dGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoHdGFyZ2V0cxgJIAMoCzIZLnNpZ2h0bGluZS52MS5UYXJnZXRTdGF0cxIkChxwcm9kdWN0aW9uX2xhYmVsbGVkX2ZyYWN0aW9uGAogASgBIncKCUtpbmRTdGF0cxIkCgRraW5kGAEgASgOMhYuc2lnaHRsaW5lLnYxLkRhdGFLaW5kEg8KB3JlY29yZHMYAiABKAMSMwoPbGFzdF93cml0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ2CgpNb2RlbFN0YXRzEg0KBW1vZGVsGAEgASgJEiYKBWtpbmRzGAIgAygLMhcuc2lnaHRsaW5lLnYxLktpbmRTdGF0cxIxCilyZWNvcmRzX3dpdGhfZmVhdHVyZXNfd2l0aG91dF9wcmVkaWN0aW9ucxgDIAEoAyKTAQoLVGFyZ2V0U3RhdHMSDQoFc3BsaXQYASABKAkSEgoKcHJvZHVjdGlvbhgCIAEoCBIPCgdyZWNvcmRzGAMgASgDEiYKBWtpbmRzGAQgAygLMhcuc2lnaHRsaW5lLnYxLktpbmRTdGF0cxIoCgZtb2RlbHMYBSADKAsyGC5zaWdodGxpbmUudjEuTW9kZWxTdGF0cyprCglGaWVsZEtpbmQSGgoWRklFTERfS0lORF9VTlNQRUNJRklFRBAAEhYKEkZJRUxEX0tJTkRfRkVBVFVSRRABEhQKEEZJRUxEX0tJTkRfTEFCRUwQAhIUChBGSUVMRF9LSU5EX0VYVFJBEAMqtgEKCUZpZWxkVHlwZRIaChZGSUVMRF9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRRklFTERfVFlQRV9ET1VCTEUQARIUChBGSUVMRF9UWVBFX0lOVDY0EAISFQoRRklFTERfVFlQRV9TVFJJTkcQAxITCg9GSUVMRF9UWVBFX0JPT0wQBBIaChZGSUVMRF9UWVBFX0NBVEVHT1JJQ0FMEAUSGAoURklFTERfVFlQRV9USU1FU1RBTVAQBiqgAQoJU3BsaXRUeXBlEhoKFlNQTElUX1RZUEVfVU5TUEVDSUZJRUQQABIUChBTUExJVF9UWVBFX1RSQUlOEAESEwoPU1BMSVRfVFlQRV9URVNUEAISGQoVU1BMSVRfVFlQRV9WQUxJREFUSU9OEAMSGgoWU1BMSVRfVFlQRV9PVVRfT0ZfVElNRRAEEhUKEVNQTElUX1RZUEVfQ1VTVE9NEAUqkAEKCVNjb3JlVHlwZRIaChZTQ09SRV9UWVBFX1VOU1BFQ0lGSUVEEAASFgoSU0NPUkVfVFlQRV9QUk9CSVRTEAESFQoRU0NPUkVfVFlQRV9MT0dJVFMQAhIZChVTQ09SRV9UWVBFX1JFR1JFU1NJT04QAxIdChlTQ09SRV9UWVBFX0NMQVNTSUZJQ0FUSU9OEAQqYAoJTW9kZWxNb2RlEhoKFk1PREVMX01PREVfVU5TUEVDSUZJRUQQABIYChRNT0RFTF9NT0RFX0RBVEFfT05MWRABEh0KGU1PREVMX01PREVfREFUQV9BTkRfTU9ERUwQAmIGcHJvdG8z", [file_google_protobuf_timestamp, file_sightline_v1_records]);
+  fileDesc("ChxzaWdodGxpbmUvdjEvcmVzb3VyY2VzLnByb3RvEgxzaWdodGxpbmUudjEiXgoHUHJvamVjdBIMCgRuYW1lGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinQEKBkFwaUtleRIKCgJpZBgBIAEoCRIPCgdwcm9qZWN0GAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkIKDE51bWVyaWNSYW5nZRIQCgNtaW4YASABKAFIAIgBARIQCgNtYXgYAiABKAFIAYgBAUIGCgRfbWluQgYKBF9tYXgitAEKBUZpZWxkEgwKBG5hbWUYASABKAkSJQoEa2luZBgCIAEoDjIXLnNpZ2h0bGluZS52MS5GaWVsZEtpbmQSJQoEdHlwZRgDIAEoDjIXLnNpZ2h0bGluZS52MS5GaWVsZFR5cGUSEAoIbnVsbGFibGUYBCABKAgSEgoKY2F0ZWdvcmllcxgFIAMoCRIpCgVyYW5nZRgGIAEoCzIaLnNpZ2h0bGluZS52MS5OdW1lcmljUmFuZ2UiYQoGU2NoZW1hEhgKEHJlY29yZF9pZF9jb2x1bW4YASABKAkSGAoQdGltZXN0YW1wX2NvbHVtbhgCIAEoCRIjCgZmaWVsZHMYAyADKAsyEy5zaWdodGxpbmUudjEuRmllbGQizAEKDkRhdGFDb2xsZWN0aW9uEg8KB3Byb2plY3QYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkSJAoGc2NoZW1hGAQgASgLMhQuc2lnaHRsaW5lLnYxLlNjaGVtYRIWCg5zY2hlbWFfdmVyc2lvbhgFIAEoAxIWCg5iYXNlbGluZV9zcGxpdBgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi4wEKBVNwbGl0Eg8KB3Byb2plY3QYASABKAkSEgoKY29sbGVjdGlvbhgCIAEoCRIMCgRuYW1lGAMgASgJEiUKBHR5cGUYBCABKA4yFy5zaWdodGxpbmUudjEuU3BsaXRUeXBlEhAKCGJhc2VsaW5lGAUgASgIEg4KBnNlYWxlZBgGIAEoCBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoJc2VhbF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJGCg9QcmVkaWN0aW9uRmllbGQSDAoEbmFtZRgBIAEoCRIlCgR0eXBlGAIgASgOMhcuc2lnaHRsaW5lLnYxLkZpZWxkVHlwZSKXAwoFTW9kZWwSDwoHcHJvamVjdBgBIAEoCRISCgpjb2xsZWN0aW9uGAIgASgJEgwKBG5hbWUYAyABKAkSKwoKc2NvcmVfdHlwZRgEIAEoDjIXLnNpZ2h0bGluZS52MS5TY29yZVR5cGUSOAoRcHJlZGljdGlvbl9maWVsZHMYBSADKAsyHS5zaWdodGxpbmUudjEuUHJlZGljdGlvbkZpZWxkEhMKC2xhYmVsX2ZpZWxkGAYgASgJEh8KEmRlY2lzaW9uX3RocmVzaG9sZBgHIAEoAUgAiAEBEhQKDGNsYXNzX2xhYmVscxgIIAMoCRIlCgRtb2RlGAkgASgOMhcuc2lnaHRsaW5lLnYxLk1vZGVsTW9kZRIvCgtjcmVhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOQoRaW5mbHVlbmNlX29wdGlvbnMYCyABKAsyHi5zaWdodGxpbmUudjEuSW5mbHVlbmNlT3B0aW9uc0IVChNfZGVjaXNpb25fdGhyZXNob2xkIpkBChBJbmZsdWVuY2VPcHRpb25zEjMKCWFsZ29yaXRobRgBIAEoDjIgLnNpZ2h0bGluZS52MS5JbmZsdWVuY2VBbGdvcml0aG0SFwoPYmFja2dyb3VuZF9yb3dzGAIgASgFEhYKDmtlcm5lbF9zYW1wbGVzGAMgASgFEgwKBHNlZWQYBCABKAMSEQoJb25faW5nZXN0GAUgASgIIiwKClNwbGl0U3RhdHMSDQoFc3BsaXQYASABKAkSDwoHcmVjb3JkcxgCIAEoAyK/AgoPQ29sbGVjdGlvblN0YXRzEg8KB3Byb2plY3QYASABKAkSEgoKY29sbGVjdGlvbhgCIAEoCRITCgtzcGxpdF9jb3VudBgDIAEoAxITCgttb2RlbF9jb3VudBgEIAEoAxITCgtmaWVsZF9jb3VudBgFIAEoAxIoCgZzcGxpdHMYBiADKAsyGC5zaWdodGxpbmUudjEuU3BsaXRTdGF0cxIaChJwcm9kdWN0aW9uX3JlY29yZHMYByABKAMSMAoMY29tcHV0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgd0YXJnZXRzGAkgAygLMhkuc2lnaHRsaW5lLnYxLlRhcmdldFN0YXRzEiQKHHByb2R1Y3Rpb25fbGFiZWxsZWRfZnJhY3Rpb24YCiABKAEidwoJS2luZFN0YXRzEiQKBGtpbmQYASABKA4yFi5zaWdodGxpbmUudjEuRGF0YUtpbmQSDwoHcmVjb3JkcxgCIAEoAxIzCg9sYXN0X3dyaXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInYKCk1vZGVsU3RhdHMSDQoFbW9kZWwYASABKAkSJgoFa2luZHMYAiADKAsyFy5zaWdodGxpbmUudjEuS2luZFN0YXRzEjEKKXJlY29yZHNfd2l0aF9mZWF0dXJlc193aXRob3V0X3ByZWRpY3Rpb25zGAMgASgDIpMBCgtUYXJnZXRTdGF0cxINCgVzcGxpdBgBIAEoCRISCgpwcm9kdWN0aW9uGAIgASgIEg8KB3JlY29yZHMYAyABKAMSJgoFa2luZHMYBCADKAsyFy5zaWdodGxpbmUudjEuS2luZFN0YXRzEigKBm1vZGVscxgFIAMoCzIYLnNpZ2h0bGluZS52MS5Nb2RlbFN0YXRzKmsKCUZpZWxkS2luZBIaChZGSUVMRF9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSRklFTERfS0lORF9GRUFUVVJFEAESFAoQRklFTERfS0lORF9MQUJFTBACEhQKEEZJRUxEX0tJTkRfRVhUUkEQAyq2AQoJRmllbGRUeXBlEhoKFkZJRUxEX1RZUEVfVU5TUEVDSUZJRUQQABIVChFGSUVMRF9UWVBFX0RPVUJMRRABEhQKEEZJRUxEX1RZUEVfSU5UNjQQAhIVChFGSUVMRF9UWVBFX1NUUklORxADEhMKD0ZJRUxEX1RZUEVfQk9PTBAEEhoKFkZJRUxEX1RZUEVfQ0FURUdPUklDQUwQBRIYChRGSUVMRF9UWVBFX1RJTUVTVEFNUBAGKqABCglTcGxpdFR5cGUSGgoWU1BMSVRfVFlQRV9VTlNQRUNJRklFRBAAEhQKEFNQTElUX1RZUEVfVFJBSU4QARITCg9TUExJVF9UWVBFX1RFU1QQAhIZChVTUExJVF9UWVBFX1ZBTElEQVRJT04QAxIaChZTUExJVF9UWVBFX09VVF9PRl9USU1FEAQSFQoRU1BMSVRfVFlQRV9DVVNUT00QBSqQAQoJU2NvcmVUeXBlEhoKFlNDT1JFX1RZUEVfVU5TUEVDSUZJRUQQABIWChJTQ09SRV9UWVBFX1BST0JJVFMQARIVChFTQ09SRV9UWVBFX0xPR0lUUxACEhkKFVNDT1JFX1RZUEVfUkVHUkVTU0lPThADEh0KGVNDT1JFX1RZUEVfQ0xBU1NJRklDQVRJT04QBCpgCglNb2RlbE1vZGUSGgoWTU9ERUxfTU9ERV9VTlNQRUNJRklFRBAAEhgKFE1PREVMX01PREVfREFUQV9PTkxZEAESHQoZTU9ERUxfTU9ERV9EQVRBX0FORF9NT0RFTBACKoEBChJJbmZsdWVuY2VBbGdvcml0aG0SIwofSU5GTFVFTkNFX0FMR09SSVRITV9VTlNQRUNJRklFRBAAEiEKHUlORkxVRU5DRV9BTEdPUklUSE1fVFJFRV9TSEFQEAESIwofSU5GTFVFTkNFX0FMR09SSVRITV9LRVJORUxfU0hBUBACYgZwcm90bzM", [file_google_protobuf_timestamp, file_sightline_v1_records]);
 
 /**
  * A project is the tenant. API keys are scoped to one project.
@@ -399,6 +399,13 @@ export type Model = Message<"sightline.v1.Model"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 10;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * DATA_AND_MODEL only: how influences are computed, and whether every new production record gets them.
+   *
+   * @generated from field: sightline.v1.InfluenceOptions influence_options = 11;
+   */
+  influenceOptions?: InfluenceOptions | undefined;
 };
 
 /**
@@ -407,6 +414,53 @@ export type Model = Message<"sightline.v1.Model"> & {
  */
 export const ModelSchema: GenMessage<Model> = /*@__PURE__*/
   messageDesc(file_sightline_v1_resources, 8);
+
+/**
+ * InfluenceOptions tunes influence computation. A zero field takes the default.
+ *
+ * @generated from message sightline.v1.InfluenceOptions
+ */
+export type InfluenceOptions = Message<"sightline.v1.InfluenceOptions"> & {
+  /**
+   * @generated from field: sightline.v1.InfluenceAlgorithm algorithm = 1;
+   */
+  algorithm: InfluenceAlgorithm;
+
+  /**
+   * Rows of the baseline split drawn as the background sample. Default 100.
+   *
+   * @generated from field: int32 background_rows = 2;
+   */
+  backgroundRows: number;
+
+  /**
+   * Coalitions evaluated per record when KernelSHAP samples. Default 2048 + 2 x features.
+   *
+   * @generated from field: int32 kernel_samples = 3;
+   */
+  kernelSamples: number;
+
+  /**
+   * Seeds the background draw and KernelSHAP's sampling, so a recomputation gives the same values. Default 0.
+   *
+   * @generated from field: int64 seed = 4;
+   */
+  seed: bigint;
+
+  /**
+   * Compute influences for every production record whose features arrive, as they are ingested.
+   *
+   * @generated from field: bool on_ingest = 5;
+   */
+  onIngest: boolean;
+};
+
+/**
+ * Describes the message sightline.v1.InfluenceOptions.
+ * Use `create(InfluenceOptionsSchema)` to create a new message.
+ */
+export const InfluenceOptionsSchema: GenMessage<InfluenceOptions> = /*@__PURE__*/
+  messageDesc(file_sightline_v1_resources, 9);
 
 /**
  * SplitStats counts the records of one split.
@@ -430,7 +484,7 @@ export type SplitStats = Message<"sightline.v1.SplitStats"> & {
  * Use `create(SplitStatsSchema)` to create a new message.
  */
 export const SplitStatsSchema: GenMessage<SplitStats> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_resources, 9);
+  messageDesc(file_sightline_v1_resources, 10);
 
 /**
  * CollectionStats is the result of the periodic statistics job.
@@ -500,7 +554,7 @@ export type CollectionStats = Message<"sightline.v1.CollectionStats"> & {
  * Use `create(CollectionStatsSchema)` to create a new message.
  */
 export const CollectionStatsSchema: GenMessage<CollectionStats> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_resources, 10);
+  messageDesc(file_sightline_v1_resources, 11);
 
 /**
  * KindStats counts the records of a target that hold one data kind.
@@ -533,7 +587,7 @@ export type KindStats = Message<"sightline.v1.KindStats"> & {
  * Use `create(KindStatsSchema)` to create a new message.
  */
 export const KindStatsSchema: GenMessage<KindStats> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_resources, 11);
+  messageDesc(file_sightline_v1_resources, 12);
 
 /**
  * ModelStats counts one model's kinds within a target.
@@ -564,7 +618,7 @@ export type ModelStats = Message<"sightline.v1.ModelStats"> & {
  * Use `create(ModelStatsSchema)` to create a new message.
  */
 export const ModelStatsSchema: GenMessage<ModelStats> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_resources, 12);
+  messageDesc(file_sightline_v1_resources, 13);
 
 /**
  * TargetStats counts the records of one split, or of production.
@@ -605,7 +659,7 @@ export type TargetStats = Message<"sightline.v1.TargetStats"> & {
  * Use `create(TargetStatsSchema)` to create a new message.
  */
 export const TargetStatsSchema: GenMessage<TargetStats> = /*@__PURE__*/
-  messageDesc(file_sightline_v1_resources, 13);
+  messageDesc(file_sightline_v1_resources, 14);
 
 /**
  * FieldKind says what role a column plays for models.
@@ -816,4 +870,39 @@ export enum ModelMode {
  */
 export const ModelModeSchema: GenEnum<ModelMode> = /*@__PURE__*/
   enumDesc(file_sightline_v1_resources, 4);
+
+/**
+ * InfluenceAlgorithm says how Shapley values are computed from a model artifact.
+ *
+ * @generated from enum sightline.v1.InfluenceAlgorithm
+ */
+export enum InfluenceAlgorithm {
+  /**
+   * The artifact decides: TREE_SHAP for a tree ensemble, KERNEL_SHAP for anything else.
+   *
+   * @generated from enum value: INFLUENCE_ALGORITHM_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Exact interventional TreeSHAP against the background sample.
+   *
+   * @generated from enum value: INFLUENCE_ALGORITHM_TREE_SHAP = 1;
+   */
+  TREE_SHAP = 1,
+
+  /**
+   * KernelSHAP against the background sample: the full coalition enumeration (exact) when the feature count allows
+   * it, sampled coalitions otherwise.
+   *
+   * @generated from enum value: INFLUENCE_ALGORITHM_KERNEL_SHAP = 2;
+   */
+  KERNEL_SHAP = 2,
+}
+
+/**
+ * Describes the enum sightline.v1.InfluenceAlgorithm.
+ */
+export const InfluenceAlgorithmSchema: GenEnum<InfluenceAlgorithm> = /*@__PURE__*/
+  enumDesc(file_sightline_v1_resources, 5);
 
