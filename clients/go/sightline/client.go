@@ -32,6 +32,9 @@ type Client struct {
 	Ingest  sightlinev1.IngestServiceClient
 	// MonitoringService is the raw MonitoringService stub; the Monitoring method reads its series as Go values.
 	MonitoringService sightlinev1.MonitoringServiceClient
+	// ModelService is the raw ModelService stub; UploadModelArtifact, ComputePredictions and ComputeInfluences wrap
+	// it.
+	ModelService sightlinev1.ModelServiceClient
 
 	conn    *grpc.ClientConn
 	project string
@@ -55,7 +58,8 @@ func WithAPIKey(key string) Option {
 	return func(o *dialOptions) { o.apiKey = key }
 }
 
-// WithProject sets the project that the helpers taking no project argument work on (RefreshMonitoring, Monitoring).
+// WithProject sets the project that the helpers taking no project argument work on (RefreshMonitoring, Monitoring,
+// and the model artifact and compute helpers).
 // A project key belongs to one project, so a client dialled with one usually names that project here.
 func WithProject(project string) Option {
 	return func(o *dialOptions) { o.project = project }
@@ -143,6 +147,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		Ingest:  sightlinev1.NewIngestServiceClient(conn),
 
 		MonitoringService: sightlinev1.NewMonitoringServiceClient(conn),
+		ModelService:      sightlinev1.NewModelServiceClient(conn),
 
 		conn:    conn,
 		project: o.project,

@@ -1,7 +1,7 @@
 // Package sightline is the Go client of Sightline, the ingestion service for ML model monitoring.
 //
-// Dial gives a Client holding one connection and an API key. Its Admin, Catalog, Ingest and MonitoringService
-// fields are the raw gRPC stubs, for every RPC of the contracts; the helpers cover what the stubs make tedious:
+// Dial gives a Client holding one connection and an API key. Its Admin, Catalog, Ingest, MonitoringService and
+// ModelService fields are the raw gRPC stubs, for every RPC of the contracts; the helpers cover what the stubs make tedious:
 //
 //   - Batch builds columnar RecordBatches from Go slices, with nulls;
 //   - Client.Upload and Client.Put write batches, Client.ReadRecords iterates them back;
@@ -9,7 +9,11 @@
 //     in flight and re-sends the unacknowledged ones after a reconnect;
 //   - Client.RefreshMonitoring, Client.WatchJob and Client.WaitForJob run a model's monitoring now and follow the
 //     job; Client.Monitoring reads its series (performance, drift, data quality per hour or day, and per split) as
-//     Go structs.
+//     Go structs;
+//   - Client.UploadModelArtifact and Client.UploadModelArtifactFile upload a DATA_AND_MODEL model's ONNX artifact in
+//     chunks, Client.GetModelArtifact describes it, and Client.ComputePredictions and Client.ComputeInfluences have
+//     the workers compute predictions and influences from it (a job, followed with WaitForJob, whose final status
+//     carries a ComputeResult).
 //
 // A model's monitoring, with the project given once to Dial:
 //

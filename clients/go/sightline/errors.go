@@ -32,6 +32,17 @@ const (
 	ReasonMessageTooLarge         = "MESSAGE_TOO_LARGE"
 	ReasonDependencyUnavailable   = "DEPENDENCY_UNAVAILABLE"
 	ReasonConcurrentModification  = "CONCURRENT_MODIFICATION"
+	// A model artifact is not a valid ONNX model, or does not match its declared size or SHA-256 (INVALID_ARGUMENT).
+	ReasonArtifactInvalid = "ARTIFACT_INVALID"
+	// A model artifact's inputs or outputs do not fit the collection's features or the model's prediction fields
+	// (FAILED_PRECONDITION).
+	ReasonArtifactMismatch = "ARTIFACT_MISMATCH"
+	// A DATA_ONLY model has no artifact and computes nothing (FAILED_PRECONDITION).
+	ReasonModelMode = "MODEL_MODE"
+	// The model has no artifact yet (FAILED_PRECONDITION).
+	ReasonArtifactMissing = "ARTIFACT_MISSING"
+	// The collection has no baseline split with features to draw a background sample from (FAILED_PRECONDITION).
+	ReasonBaselineMissing = "BASELINE_MISSING"
 )
 
 const reasonEnumPrefix = "ERROR_REASON_"

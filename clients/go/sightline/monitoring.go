@@ -64,8 +64,11 @@ type JobStatus struct {
 	Message string
 	// Attempts made so far, the current one included.
 	Attempts int
-	// Result is what a completed monitoring run computed; nil before it completed.
+	// Result is what a completed monitoring run computed; nil before it completed, and for other jobs.
 	Result *RunResult
+	// ComputeResult is what a completed ComputePredictions or ComputeInfluences job wrote; nil before it completed,
+	// and for other jobs.
+	ComputeResult *ComputeResult
 }
 
 // RunResult is what one monitoring run recomputed.
@@ -163,6 +166,9 @@ func jobStatusFrom(m *sightlinev1.WatchJobResponse) JobStatus {
 	if r := m.GetResult(); r != nil {
 		s.Result = &RunResult{Hours: r.GetHours(), Days: r.GetDays(), Splits: r.GetSplits(), RecordsRead: r.GetRecordsRead(), Full: r.GetFull()}
 	}
+	if r := m.GetComputeResult(); r != nil {
+		s.ComputeResult = computeResultFrom(r)
+	}
 	return s
 }
 
@@ -171,7 +177,8 @@ func errWatchCut(jobID string) *Error {
 	return &Error{Code: codes.Unavailable, Message: "the watch of job " + jobID + " ended before the job did"}
 }
 
-// WatchJob follows a job: it yields the job's status at once, then again whenever its state, progress, message or
+// WatchJob follows a job (a monitoring refresh, or a ComputePredictions or ComputeInfluences job): it yields the
+// job's status at once, then again whenever its state, progress, message or
 // attempts change, and stops after the status that says COMPLETED or FAILED. The loop may stop early; the call is
 // then cancelled. A failure is yielded once, as the last item: INVALID_ARGUMENT for a malformed job ID, NOT_FOUND
 // for a job the server does not hold (finished jobs are kept for a day), PERMISSION_DENIED for another project's

@@ -122,6 +122,8 @@ export async function* watchJob(queues: Queues, jobId: string, ctx: HandlerConte
     // A job is only visible to keys of the project it works on: to any other key it does not exist.
     if (job === undefined || !mayReach(ctx, job.data.project ?? "")) throw notFound("job", jobId);
     const status = await redisCall(() => jobStatus(jobId, job));
+    // The state is read after the job: one that ended in between is read again, so its end comes with its result.
+    if ((status.state === JobState.COMPLETED || status.state === JobState.FAILED) && job.finishedOn === undefined) continue;
     const key = `${status.state}|${status.progress}|${status.message}|${status.attempts}`;
     if (key !== last) {
       last = key;

@@ -1,4 +1,5 @@
-"""Sightline's Python client: `Client` for the catalog, DataFrame uploads, real-time streams and reads."""
+"""Sightline's Python client: `Client` for the catalog, DataFrame uploads, real-time streams and reads, monitoring,
+and model artifacts with the predictions and influences computed from them."""
 
 from .batches import DEFAULT_INFLUENCE_PREFIX
 from .client import Client
@@ -22,6 +23,7 @@ from .errors import (
     TLSError,
     UnavailableError,
 )
+from .models import ComputeRunResult, ModelArtifact, influence_options
 from .monitoring import JobStatus, Monitoring, MonitoringRunResult
 from .schema import schema_from_dataframe
 from .stream import StreamWriter
@@ -34,6 +36,7 @@ __all__ = [
     "AuthenticationError",
     "CancelledError",
     "Client",
+    "ComputeRunResult",
     "DeadlineExceededError",
     "FailedPreconditionError",
     "FieldViolation",
@@ -42,6 +45,7 @@ __all__ = [
     "JobFailedError",
     "JobStatus",
     "KindCount",
+    "ModelArtifact",
     "Monitoring",
     "MonitoringRunResult",
     "NotFoundError",
@@ -55,5 +59,6 @@ __all__ = [
     "TLSError",
     "UnavailableError",
     "WriteSummary",
+    "influence_options",
     "schema_from_dataframe",
 ]

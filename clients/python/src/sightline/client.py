@@ -21,6 +21,8 @@ from sightline.v1 import (
     catalog_service_pb2_grpc,
     ingest_service_pb2,
     ingest_service_pb2_grpc,
+    model_service_pb2,
+    model_service_pb2_grpc,
     monitoring_service_pb2,
     monitoring_service_pb2_grpc,
     records_pb2,
@@ -29,6 +31,7 @@ from sightline.v1 import (
 
 from .batches import DEFAULT_INFLUENCE_PREFIX, Routing, frame_from_batches, record_batches, route_columns, row_count
 from .errors import DeadlineExceededError, JobFailedError, RowsRejectedError, SightlineError, TLSError, UnavailableError, from_rpc_error
+from .models import DEFAULT_CHUNK_SIZE, Artifact, ModelArtifact, artifact_chunks, artifact_digest, influence_algorithm, options_message
 from .monitoring import BINARY_METRICS, REGRESSION_METRICS, JobStatus, Monitoring, informative, monitoring_from_proto
 from .schema import field_type
 from .stream import StreamWriter
@@ -159,6 +162,7 @@ class Client:
         self.ingest = ingest_service_pb2_grpc.IngestServiceStub(self.channel)
         # Not `monitoring`, which is the method that reads a model's series.
         self.monitoring_service = monitoring_service_pb2_grpc.MonitoringServiceStub(self.channel)
+        self.model_service = model_service_pb2_grpc.ModelServiceStub(self.channel)
 
     def close(self) -> None:
         self._raw_channel.close()
@@ -290,9 +294,16 @@ class Client:
         decision_threshold: float | None = None,
         class_labels: Iterable[str] = (),
         mode: str = "data_only",
+        influence_options: resources_pb2.InfluenceOptions | Mapping[str, Any] | None = None,
         project: str | None = None,
     ) -> resources_pb2.Model:
-        """`prediction_fields` maps each output's name to its type (double, int64, string, bool)."""
+        """`prediction_fields` maps each output's name to its type (double, int64, string, bool).
+
+        `mode="data_and_model"` declares a model whose ONNX artifact the service holds (`upload_model_artifact`) and
+        computes predictions and influences from. Its `influence_options`, a message or a mapping of
+        `sightline.influence_options` arguments such as `{"algorithm": "kernel_shap", "background_rows": 200}`,
+        are what `compute_influences` uses for what a call leaves unset.
+        """
         model = resources_pb2.Model(
             project=self._project(project),
             collection=collection,
@@ -305,6 +316,8 @@ class Client:
         )
         if decision_threshold is not None:
             model.decision_threshold = decision_threshold
+        if influence_options is not None:
+            model.influence_options.CopyFrom(options_message(influence_options))
         return self._call(self.catalog.CreateModel, catalog_service_pb2.CreateModelRequest(model=model)).model
 
     def get_model(self, collection: str, name: str, *, project: str | None = None) -> resources_pb2.Model:
@@ -481,6 +494,131 @@ class Client:
         except grpc.RpcError as err:
             raise from_rpc_error(err) from None
 
+    # -- model artifacts and computations -----------------------------------------------------------------------
+
+    def upload_model_artifact(
+        self,
+        collection: str,
+        model: str,
+        artifact: Artifact,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        project: str | None = None,
+        timeout: float | None = None,
+    ) -> ModelArtifact:
+        """Uploads an ONNX artifact as the next version of a DATA_AND_MODEL model, and returns what was stored.
+
+        `artifact` is the file's bytes or its path. A path is read twice, `chunk_size` bytes at a time: once for its
+        size and SHA-256, which the header declares up front, then to stream it; memory stays bounded whatever the
+        file's size. The server checks both, loads the model and matches it against the collection's features and
+        the model's prediction fields before storing anything: InvalidArgumentError (reason "ARTIFACT_INVALID")
+        for bytes that are not a usable ONNX model or do not match the declared size or digest,
+        FailedPreconditionError for an artifact that does not fit ("ARTIFACT_MISMATCH", with a violation per input
+        or output at fault) or a DATA_ONLY model ("MODEL_MODE").
+        """
+        size, sha256 = artifact_digest(artifact, chunk_size)
+        header = model_service_pb2.ArtifactHeader(
+            project=self._project(project),
+            collection=collection,
+            model=model,
+            format=model_service_pb2.ArtifactFormat.ARTIFACT_FORMAT_ONNX,
+            size_bytes=size,
+            sha256=sha256,
+        )
+
+        def requests() -> Iterator[model_service_pb2.UploadModelArtifactRequest]:
+            yield model_service_pb2.UploadModelArtifactRequest(header=header)
+            for chunk in artifact_chunks(artifact, chunk_size):
+                yield model_service_pb2.UploadModelArtifactRequest(chunk=chunk)
+
+        return ModelArtifact.from_proto(self._call(self.model_service.UploadModelArtifact, requests(), timeout).artifact)
+
+    def get_model_artifact(self, collection: str, model: str, *, version: int = 0, project: str | None = None) -> ModelArtifact:
+        """The metadata of one version of a model's artifact, the latest with `version=0`. A model without an
+        artifact is FailedPreconditionError (reason "ARTIFACT_MISSING"); an unknown version is NotFoundError."""
+        request = model_service_pb2.GetModelArtifactRequest(project=self._project(project), collection=collection, model=model, version=version)
+        return ModelArtifact.from_proto(self._call(self.model_service.GetModelArtifact, request).artifact)
+
+    def _compute_scope(
+        self,
+        request: model_service_pb2.ComputePredictionsRequest | model_service_pb2.ComputeInfluencesRequest,
+        split: str | None,
+        start: datetime | pd.Timestamp | str | None,
+        end: datetime | pd.Timestamp | str | None,
+    ) -> None:
+        if split is not None:
+            if start is not None or end is not None:
+                raise ValueError("start= and end= select production records; leave them out with split=")
+            request.split = split
+            return
+        request.production.SetInParent()
+        if start is not None:
+            request.production.start.CopyFrom(_timestamp(start))
+        if end is not None:
+            request.production.end.CopyFrom(_timestamp(end))
+
+    def compute_predictions(
+        self,
+        collection: str,
+        model: str,
+        *,
+        split: str | None = None,
+        start: datetime | pd.Timestamp | str | None = None,
+        end: datetime | pd.Timestamp | str | None = None,
+        artifact_version: int = 0,
+        project: str | None = None,
+    ) -> str:
+        """Asks the workers to compute the model's predictions, from its artifact (the latest with
+        `artifact_version=0`), for the records of `split`, or without a split for the production records of event
+        time in [start, end) (either bound may be left out). They are written as an upload of them would be.
+        Returns the job's ID for `wait_for_job` or `watch_job`, whose final status carries a `compute_result`.
+
+        FailedPreconditionError with reason "MODEL_MODE" for a DATA_ONLY model, "ARTIFACT_MISSING" before the
+        first upload.
+        """
+        request = model_service_pb2.ComputePredictionsRequest(project=self._project(project), collection=collection, model=model, artifact_version=artifact_version)
+        self._compute_scope(request, split, start, end)
+        return self._call(self.model_service.ComputePredictions, request).job_id
+
+    def compute_influences(
+        self,
+        collection: str,
+        model: str,
+        *,
+        split: str | None = None,
+        start: datetime | pd.Timestamp | str | None = None,
+        end: datetime | pd.Timestamp | str | None = None,
+        artifact_version: int = 0,
+        algorithm: str | None = None,
+        background_rows: int = 0,
+        kernel_samples: int = 0,
+        seed: int = 0,
+        project: str | None = None,
+    ) -> str:
+        """Asks the workers to compute the model's influences (Shapley values of its score) for the same records as
+        `compute_predictions` selects, against a background sample of the collection's baseline split, and to write
+        them as an upload of them would be. Returns the job's ID; its final status's `compute_result` holds the
+        `base_value`: a record's base value plus the sum of its influences is its score.
+
+        `algorithm` is "tree_shap" or "kernel_shap"; it and the zero-means-unset `background_rows`,
+        `kernel_samples` and `seed` take the model's own influence options, then the service's defaults.
+        FailedPreconditionError with reason "BASELINE_MISSING" when the collection has no baseline split with
+        features, "ARTIFACT_MISMATCH" for "tree_shap" on an artifact that is not a tree ensemble, and as for
+        `compute_predictions`.
+        """
+        request = model_service_pb2.ComputeInfluencesRequest(project=self._project(project), collection=collection, model=model, artifact_version=artifact_version)
+        self._compute_scope(request, split, start, end)
+        if algorithm is not None or background_rows or kernel_samples or seed:
+            request.options.CopyFrom(
+                resources_pb2.InfluenceOptions(
+                    algorithm=influence_algorithm(algorithm) if algorithm is not None else resources_pb2.InfluenceAlgorithm.INFLUENCE_ALGORITHM_UNSPECIFIED,
+                    background_rows=background_rows,
+                    kernel_samples=kernel_samples,
+                    seed=seed,
+                )
+            )
+        return self._call(self.model_service.ComputeInfluences, request).job_id
+
     # -- monitoring ---------------------------------------------------------------------------------------------
 
     def refresh_monitoring(self, collection: str, model: str, *, full: bool = False, project: str | None = None) -> str:
@@ -493,7 +631,9 @@ class Client:
 
     def watch_job(self, job_id: str, *, timeout: float | None = None) -> Iterator[JobStatus]:
         """Yields the job's status whenever it changes, ending with its completion or failure (a failed job is
-        yielded, not raised; see `wait_for_job`).
+        yielded, not raised; see `wait_for_job`). Any job ID the service returned can be watched: monitoring
+        refreshes (whose last status has a `result`) and predictions or influences computations (a
+        `compute_result`).
 
         `timeout` (by default the client's) bounds the whole watch: DeadlineExceededError past it. The watch is
         read-only, so a connection lost on the way (a server restart) is reopened a few times, and a status seen
@@ -531,7 +671,8 @@ class Client:
             failures += 1
 
     def wait_for_job(self, job_id: str, *, progress: bool | None = None, timeout: float | None = None) -> JobStatus:
-        """Waits until the job completes and returns its final status; raises JobFailedError if it failed.
+        """Waits until the job completes and returns its final status, with its `result` (a monitoring refresh) or
+        `compute_result` (a predictions or influences computation); raises JobFailedError if it failed.
 
         The progress bar shows when `progress=True`, or by default when stderr is a terminal; `timeout` bounds the
         wait (DeadlineExceededError past it).

@@ -12,6 +12,8 @@ from google.protobuf import timestamp_pb2
 
 from sightline.v1 import monitoring_service_pb2
 
+from .models import ComputeRunResult
+
 #: Performance metrics in the order the service reports them, by model kind (see monitoring_service.proto).
 BINARY_METRICS = (
     "accuracy",
@@ -50,7 +52,8 @@ class MonitoringRunResult:
 @dataclass(frozen=True)
 class JobStatus:
     """One report of a job: its state ("waiting", "active", "delayed", "completed" or "failed"), progress from 0 to
-    100, what it is doing (or why it failed), the attempts made so far, and once completed what it computed."""
+    100, what it is doing (or why it failed), the attempts made so far, and once completed what it computed: `result`
+    for a monitoring job, `compute_result` for a ComputePredictions or ComputeInfluences job."""
 
     job_id: str
     state: str
@@ -58,6 +61,7 @@ class JobStatus:
     message: str
     attempts: int
     result: MonitoringRunResult | None = None
+    compute_result: ComputeRunResult | None = None
 
     @property
     def done(self) -> bool:
@@ -77,6 +81,7 @@ class JobStatus:
             message=message.message,
             attempts=message.attempts,
             result=MonitoringRunResult.from_proto(message.result) if message.HasField("result") else None,
+            compute_result=ComputeRunResult.from_proto(message.compute_result) if message.HasField("compute_result") else None,
         )
 
 
