@@ -1,11 +1,24 @@
-// Two independent gRPC stacks behind one small interface, so every catalog case runs through both:
-// connect-es (the project's own client) and @grpc/grpc-js (a second implementation that decodes details itself).
-import { fromBinary, toBinary, type DescMessage, type DescMethodClientStreaming, type DescMethodUnary, type MessageInitShape, type MessageShape, create, createRegistry } from "@bufbuild/protobuf";
+// Two independent gRPC stacks behind one small interface, so every case runs through both: connect-es (the
+// project's own client) and @grpc/grpc-js (a second implementation that decodes details itself). Both make all four
+// kinds of call: unary, client streaming, server streaming and bidirectional streaming.
+import {
+  create,
+  createRegistry,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type DescMethod,
+  type DescMethodBiDiStreaming,
+  type DescMethodClientStreaming,
+  type DescMethodServerStreaming,
+  type DescMethodUnary,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { createTransport } from "../../clients/ts/src/index.js";
-import { createClient } from "@connectrpc/connect";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
@@ -32,6 +45,9 @@ export class RpcFailure extends Error {
   }
 }
 
+/** What a streaming call sends: a list, or messages produced as the call goes. */
+export type Requests<I extends DescMessage> = Iterable<MessageInitShape<I>> | AsyncIterable<MessageInitShape<I>>;
+
 export interface RpcCaller {
   readonly name: string;
   unary<I extends DescMessage, O extends DescMessage>(
@@ -39,28 +55,57 @@ export interface RpcCaller {
     request: MessageInitShape<I>,
     apiKey?: string,
   ): Promise<MessageShape<O>>;
+  /** Sends the requests (stopping early if the server answers first) and resolves with the one response. */
+  clientStreaming<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodClientStreaming<I, O>,
+    requests: Requests<I>,
+    apiKey?: string,
+  ): Promise<MessageShape<O>>;
+  /** Resolves with every response once the server ends the call with OK. */
+  serverStreaming<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodServerStreaming<I, O>,
+    request: MessageInitShape<I>,
+    apiKey?: string,
+  ): Promise<MessageShape<O>[]>;
+  /** Sends the requests, and resolves with every response once the server ends the call with OK. */
+  bidiStreaming<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodBiDiStreaming<I, O>,
+    requests: Requests<I>,
+    apiKey?: string,
+  ): Promise<MessageShape<O>[]>;
   close(): void;
 }
 
+/** The name callers used when only grpc-js could client-stream. */
+export type GrpcJsCaller = RpcCaller;
+
+async function* asAsync<T>(items: Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
 export function connectCaller(url: string): RpcCaller {
+  /** Calls the method on a fresh client, whose transport carries only this call's key, and maps its failure. */
+  async function invoke<T>(method: DescMethod, apiKey: string | undefined, send: (fn: (input: unknown) => unknown) => Promise<T>): Promise<T> {
+    const client = createClient(method.parent, createTransport({ url, apiKey, protocol: "grpc" })) as unknown as Record<string, (input: unknown) => unknown>;
+    try {
+      return await send(client[method.localName]!);
+    } catch (err) {
+      const e = ConnectError.from(err);
+      throw new RpcFailure(e.code, e.rawMessage, e.findDetails(ErrorInfoSchema)[0], e.findDetails(BadRequestSchema)[0], e.findDetails(PreconditionFailureSchema)[0]);
+    }
+  }
   return {
     name: "connect-es",
-    async unary(method, request, apiKey) {
-      const transport = createTransport({ url, apiKey, protocol: "grpc" });
-      const client = createClient(method.parent, transport) as unknown as Record<string, (r: unknown) => Promise<unknown>>;
-      try {
-        return (await client[method.localName]!(request)) as MessageShape<typeof method.output>;
-      } catch (err) {
-        const e = ConnectError.from(err);
-        throw new RpcFailure(
-          e.code,
-          e.rawMessage,
-          e.findDetails(ErrorInfoSchema)[0],
-          e.findDetails(BadRequestSchema)[0],
-          e.findDetails(PreconditionFailureSchema)[0],
-        );
-      }
-    },
+    unary: (method, request, apiKey) => invoke(method, apiKey, async (fn) => (await fn(request)) as MessageShape<typeof method.output>),
+    clientStreaming: (method, requests, apiKey) => invoke(method, apiKey, async (fn) => (await fn(asAsync(requests))) as MessageShape<typeof method.output>),
+    serverStreaming: (method, request, apiKey) => invoke(method, apiKey, (fn) => collect(fn(request) as AsyncIterable<MessageShape<typeof method.output>>)),
+    bidiStreaming: (method, requests, apiKey) => invoke(method, apiKey, (fn) => collect(fn(asAsync(requests)) as AsyncIterable<MessageShape<typeof method.output>>)),
     close() {},
   };
 }
@@ -82,66 +127,76 @@ function decodeGrpcJsError(err: grpc.ServiceError): RpcFailure {
   return new RpcFailure(err.code as number as Code, err.details, info, bad, pre);
 }
 
-/** grpc-js can also client-stream, for the ingestion interop tests. */
-export interface GrpcJsCaller extends RpcCaller {
-  clientStreaming<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodClientStreaming<I, O>,
-    requests: Iterable<MessageInitShape<I>> | AsyncIterable<MessageInitShape<I>>,
-    apiKey?: string,
-  ): Promise<MessageShape<O>>;
-}
-
-export function grpcJsCaller(address: string, credentials = grpc.credentials.createInsecure()): GrpcJsCaller {
+export function grpcJsCaller(address: string, credentials = grpc.credentials.createInsecure()): RpcCaller {
   const client = new grpc.Client(address, credentials, { "grpc.max_receive_message_length": 64 * 1024 * 1024 });
   const metadataFor = (apiKey: string | undefined) => {
     const metadata = new grpc.Metadata();
     if (apiKey !== undefined) metadata.set("authorization", `Bearer ${apiKey}`);
     return metadata;
   };
+  const path = (method: DescMethod) => `/${method.parent.typeName}/${method.name}`;
+  const serialize = (method: DescMethod) => (value: MessageInitShape<DescMessage>) => Buffer.from(toBinary(method.input, create(method.input, value)));
+  const deadline = (ms: number): grpc.CallOptions => ({ deadline: Date.now() + ms });
+
+  /** Writes the requests with backpressure, and stops once the call has ended (a refusal can come before the end). */
+  function feed<T>(call: grpc.ClientWritableStream<T>, requests: Iterable<T> | AsyncIterable<T>, ended: () => boolean, fail: (err: unknown) => void): void {
+    void (async () => {
+      for await (const request of requests) {
+        if (ended()) return;
+        if (!call.write(request)) await new Promise((r) => call.once("drain", r));
+      }
+      if (!ended()) call.end();
+    })().catch((err: unknown) => {
+      call.cancel();
+      fail(err);
+    });
+  }
+
+  /** Every response of a call that streams them; a status other than OK rejects. */
+  function responses<O>(call: grpc.ClientReadableStream<O>, onEnd: () => void = () => undefined): Promise<O[]> {
+    return new Promise((resolve, reject) => {
+      const all: O[] = [];
+      call.on("data", (message: O) => all.push(message));
+      call.on("error", (err: grpc.ServiceError) => {
+        onEnd();
+        reject(decodeGrpcJsError(err));
+      });
+      call.on("end", () => {
+        onEnd();
+        resolve(all);
+      });
+    });
+  }
+
   return {
     name: "grpc-js",
-    clientStreaming(method, requests, apiKey) {
-      const path = `/${method.parent.typeName}/${method.name}`;
+    unary(method, request, apiKey) {
       return new Promise((resolve, reject) => {
-        let done = false;
-        const call = client.makeClientStreamRequest(
-          path,
-          (value: MessageInitShape<typeof method.input>) => Buffer.from(toBinary(method.input, create(method.input, value))),
-          (bytes: Buffer) => fromBinary(method.output, bytes),
-          metadataFor(apiKey),
-          { deadline: Date.now() + 60_000 },
-          (err, value) => {
-            done = true;
-            if (err) reject(decodeGrpcJsError(err));
-            else resolve(value!);
-          },
+        client.makeUnaryRequest(path(method), serialize(method), (bytes: Buffer) => fromBinary(method.output, bytes), request, metadataFor(apiKey), deadline(30_000), (err, value) =>
+          err ? reject(decodeGrpcJsError(err)) : resolve(value!),
         );
-        // Writes respect backpressure, and stop once the server has answered (a refusal can come before the end).
-        void (async () => {
-          for await (const request of requests) {
-            if (done) return;
-            if (!call.write(request)) await new Promise((r) => call.once("drain", r));
-          }
-          if (!done) call.end();
-        })().catch((err: unknown) => {
-          call.cancel();
-          reject(err);
-        });
       });
     },
-    unary(method, request, apiKey) {
-      const metadata = metadataFor(apiKey);
-      const path = `/${method.parent.typeName}/${method.name}`;
+    clientStreaming(method, requests, apiKey) {
       return new Promise((resolve, reject) => {
-        client.makeUnaryRequest(
-          path,
-          (value: MessageInitShape<typeof method.input>) => Buffer.from(toBinary(method.input, create(method.input, value))),
-          (bytes: Buffer) => fromBinary(method.output, bytes),
-          request,
-          metadata,
-          { deadline: Date.now() + 30_000 },
-          (err, value) => (err ? reject(decodeGrpcJsError(err)) : resolve(value!)),
-        );
+        let ended = false;
+        const call = client.makeClientStreamRequest(path(method), serialize(method), (bytes: Buffer) => fromBinary(method.output, bytes), metadataFor(apiKey), deadline(60_000), (err, value) => {
+          ended = true;
+          if (err) reject(decodeGrpcJsError(err));
+          else resolve(value!);
+        });
+        feed(call, requests, () => ended, reject);
+      });
+    },
+    serverStreaming(method, request, apiKey) {
+      return responses(client.makeServerStreamRequest(path(method), serialize(method), (bytes: Buffer) => fromBinary(method.output, bytes), request, metadataFor(apiKey), deadline(60_000)));
+    },
+    bidiStreaming(method, requests, apiKey) {
+      let ended = false;
+      const call = client.makeBidiStreamRequest(path(method), serialize(method), (bytes: Buffer) => fromBinary(method.output, bytes), metadataFor(apiKey), deadline(60_000));
+      return new Promise((resolve, reject) => {
+        responses(call, () => (ended = true)).then(resolve, reject);
+        feed(call, requests, () => ended, reject);
       });
     },
     close() {

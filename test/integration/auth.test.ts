@@ -1,16 +1,17 @@
-// The authentication matrix: every AdminService and CatalogService RPC is called with no key, garbage keys, a
-// revoked key, the wrong project's key and the right key, through two gRPC stacks. Denied calls target real
-// resources, so a call wrongly let through would act; after them the state is checked to be unchanged.
-import { create, type DescMessage, type DescMethod, type DescMethodUnary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+// The authentication matrix for AdminService and CatalogService (test/harness/auth-matrix.ts runs it; the data
+// services' rows are in auth-data.test.ts): every RPC is called with no key, garbage keys, a revoked key, the wrong
+// project's key and the right key, through two gRPC stacks. Denied calls target real resources, so a call wrongly let
+// through would act; after them the state is checked to be unchanged.
+import { create, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { AdminService } from "../../server/src/gen/sightline/v1/admin_service_pb.js";
 import { CatalogService } from "../../server/src/gen/sightline/v1/catalog_service_pb.js";
 import { ErrorReason } from "../../server/src/gen/sightline/v1/errors_pb.js";
 import { FieldKind, FieldType, SchemaSchema } from "../../server/src/gen/sightline/v1/resources_pb.js";
+import { describeAuthMatrix, expectRefusal, rowBuilders, type Ctx, type Row } from "../harness/auth-matrix.js";
 import { creditSchema, field, modelInit, splitInit } from "../harness/fixtures.js";
 import { isolation, startServerProcess, type ServerHandle } from "../harness/processes.js";
-import { connectCaller, expectFailure, grpcJsCaller, type RpcCaller } from "../harness/rpc.js";
 
 const admin = AdminService.method;
 const catalog = CatalogService.method;
@@ -24,76 +25,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** What the rows need; names are fixed up front, keys and the caller are filled in by the stack's beforeAll. */
-interface Ctx {
-  stack: string;
-  rpc: RpcCaller;
-  adminKey: string;
-  /** The project every project-scoped row targets, and a second, unrelated one. */
-  a: string;
-  b: string;
-  keyA: string;
-  keyAId: string;
-  keyB: string;
-  /** A key of project `a` that was revoked. */
-  revokedA: string;
-}
-
-/** Who may make a call: only the admin key; the admin key or the target project's key; any valid key (ListProjects). */
-type Access = "admin" | "project" | "any";
-
-interface Row {
-  method: DescMethod;
-  access: Access;
-  /** Creates what the row's request targets, with the admin key. */
-  setup?: () => Promise<void>;
-  /** Sends the row's request with `key` (undefined: no authorization metadata). */
-  call: (key: string | undefined) => Promise<unknown>;
-  /** Sends the row's request with `key`, expecting success, and checks the response and its effect. */
-  succeed: (key: string) => Promise<void>;
-  /** Project keys that must be refused besides the matrix's own: the target project's key for admin-only calls. */
-  extraDeniedKeys?: () => string[];
-  /** After every denied attempt: checks that nothing changed. Set for every mutating RPC. */
-  unchanged?: () => Promise<void>;
-  /** The success is repeatable, so the admin key is tried too (after the right key). */
-  adminToo?: boolean;
-}
-
-function methodId(m: DescMethod): string {
-  return `${m.parent.typeName}/${m.name}`;
-}
-
-async function expectRefusal(call: Promise<unknown>, code: Code, reason: ErrorReason): Promise<void> {
-  const err = await expectFailure(call, code);
-  expect(err.errorInfo?.reason).toBe(ErrorReason[reason]);
-  expect(err.errorInfo?.domain).toBe("sightline");
-}
-
 /** The matrix. Functions read `ctx` lazily, so the rows can be built before the keys exist. */
 function buildRows(ctx: Ctx): Row[] {
-  function row<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodUnary<I, O>,
-    spec: {
-      access: Access;
-      setup?: () => Promise<void>;
-      request: () => MessageInitShape<I>;
-      check: (response: MessageShape<O>, key: string) => Promise<void> | void;
-      extraDeniedKeys?: () => string[];
-      unchanged?: () => Promise<void>;
-      adminToo?: boolean;
-    },
-  ): Row {
-    return {
-      method,
-      access: spec.access,
-      setup: spec.setup,
-      call: (key) => ctx.rpc.unary(method, spec.request(), key),
-      succeed: async (key) => spec.check(await ctx.rpc.unary(method, spec.request(), key), key),
-      extraDeniedKeys: spec.extraDeniedKeys,
-      unchanged: spec.unchanged,
-      adminToo: spec.adminToo,
-    };
-  }
+  const { unary: row } = rowBuilders(ctx);
   const as = <I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, request: MessageInitShape<I>, key = ctx.adminKey) =>
     ctx.rpc.unary(method, request, key);
   const notFound = (call: Promise<unknown>) => expectRefusal(call, Code.NotFound, ErrorReason.NOT_FOUND);
@@ -409,103 +343,22 @@ function buildRows(ctx: Ctx): Row[] {
   ];
 }
 
-it("the matrix has exactly one row for every AdminService and CatalogService RPC", () => {
-  const rows = buildRows({ a: "a", b: "b" } as Ctx).map((r) => methodId(r.method));
-  const methods = [...AdminService.methods, ...CatalogService.methods].map(methodId);
-  expect(new Set(rows).size).toBe(rows.length);
-  expect([...rows].sort()).toEqual([...methods].sort());
-});
-
-describe.each([
-  ["connect-es", () => connectCaller(server!.url)],
-  ["grpc-js", () => grpcJsCaller(server!.address)],
-])("auth matrix through %s", (stack, makeCaller) => {
-  const ctx = { stack, adminKey: iso.adminKey, a: `a-${stack}`, b: `b-${stack}` } as Ctx;
-  const rows = buildRows(ctx);
-
-  beforeAll(async () => {
-    ctx.rpc = makeCaller();
-    const as = ctx.adminKey;
-    await ctx.rpc.unary(admin.createProject, { project: { name: ctx.a } }, as);
-    await ctx.rpc.unary(admin.createProject, { project: { name: ctx.b } }, as);
-    const keyA = await ctx.rpc.unary(admin.createApiKey, { project: ctx.a, displayName: "a" }, as);
-    ctx.keyA = keyA.secret;
-    ctx.keyAId = keyA.apiKey!.id;
-    ctx.keyB = (await ctx.rpc.unary(admin.createApiKey, { project: ctx.b, displayName: "b" }, as)).secret;
-    const revoked = await ctx.rpc.unary(admin.createApiKey, { project: ctx.a, displayName: "revoked" }, as);
-    await ctx.rpc.unary(admin.revokeApiKey, { project: ctx.a, id: revoked.apiKey!.id }, as);
-    ctx.revokedA = revoked.secret;
+describeAuthMatrix("auth.test.ts", () => server!, iso.adminKey, {
+  rows: buildRows,
+  async prepare(ctx) {
     // What the read-only rows look at.
+    const as = ctx.adminKey;
     await ctx.rpc.unary(catalog.createDataCollection, { collection: { project: ctx.a, name: "shared", schema: creditSchema() } }, as);
     await ctx.rpc.unary(catalog.createSplit, { split: splitInit(ctx.a, "shared", "s1", true) }, as);
     await ctx.rpc.unary(catalog.createModel, { model: modelInit(ctx.a, "shared", "m1") }, as);
-  });
-  afterAll(() => ctx.rpc?.close());
-
-  for (const r of rows) {
-    describe(methodId(r.method), () => {
-      beforeAll(async () => {
-        await r.setup?.();
-      });
-
-      it("no key, or an empty bearer -> UNAUTHENTICATED API_KEY_MISSING", async () => {
-        await expectRefusal(r.call(undefined), Code.Unauthenticated, ErrorReason.API_KEY_MISSING);
-        await expectRefusal(r.call(""), Code.Unauthenticated, ErrorReason.API_KEY_MISSING);
-      });
-
-      it("garbage keys -> UNAUTHENTICATED API_KEY_INVALID", async () => {
-        // Free text; a well-formed but unknown key; a real key's id with the wrong secret; the admin key with a suffix.
-        for (const garbage of ["garbage", "slk_nosuchkey.secret", `${ctx.keyAId}.not-the-secret`, `${ctx.adminKey}x`]) {
-          await expectRefusal(r.call(garbage), Code.Unauthenticated, ErrorReason.API_KEY_INVALID);
-        }
-      });
-
-      it("a revoked key of the target project -> UNAUTHENTICATED API_KEY_REVOKED", async () => {
-        await expectRefusal(r.call(ctx.revokedA), Code.Unauthenticated, ErrorReason.API_KEY_REVOKED);
-      });
-
-      if (r.access === "admin") {
-        it("any project key, even the target project's -> PERMISSION_DENIED", async () => {
-          for (const key of [ctx.keyA, ctx.keyB, ...(r.extraDeniedKeys?.() ?? [])]) {
-            await expectRefusal(r.call(key), Code.PermissionDenied, ErrorReason.PERMISSION_DENIED);
-          }
-        });
-      } else if (r.access === "project") {
-        it("another project's key -> PERMISSION_DENIED", async () => {
-          await expectRefusal(r.call(ctx.keyB), Code.PermissionDenied, ErrorReason.PERMISSION_DENIED);
-        });
-      } else {
-        it("another project's key succeeds but sees only its own project", async () => {
-          const res = (await r.call(ctx.keyB)) as MessageShape<typeof admin.listProjects.output>;
-          expect(res.projects.map((p) => p.name)).toEqual([ctx.b]);
-          expect(res.nextPageToken).toBe("");
-        });
-      }
-
-      if (r.unchanged !== undefined) {
-        it("the denied calls changed nothing", async () => {
-          await r.unchanged!();
-        });
-      }
-
-      const right = r.access === "admin" ? "the admin key" : "the project's own key";
-      it(`${right} succeeds`, async () => {
-        await r.succeed(r.access === "admin" ? ctx.adminKey : ctx.keyA);
-      });
-
-      if (r.adminToo) {
-        it("the admin key succeeds too", async () => {
-          await r.succeed(ctx.adminKey);
-        });
-      }
+  },
+  more(ctx) {
+    it("another project's key learns nothing about what exists: unknown targets are PERMISSION_DENIED, not NOT_FOUND", async () => {
+      const denied = (call: Promise<unknown>) => expectRefusal(call, Code.PermissionDenied, ErrorReason.PERMISSION_DENIED);
+      await denied(ctx.rpc.unary(admin.getProject, { name: "ghost" }, ctx.keyB));
+      await denied(ctx.rpc.unary(catalog.getDataCollection, { project: ctx.a, name: "ghost" }, ctx.keyB));
+      await denied(ctx.rpc.unary(catalog.getSplit, { project: ctx.a, collection: "shared", name: "ghost" }, ctx.keyB));
+      await denied(ctx.rpc.unary(catalog.deleteModel, { project: "ghost", collection: "x", name: "y" }, ctx.keyB));
     });
-  }
-
-  it("another project's key learns nothing about what exists: unknown targets are PERMISSION_DENIED, not NOT_FOUND", async () => {
-    const denied = (call: Promise<unknown>) => expectRefusal(call, Code.PermissionDenied, ErrorReason.PERMISSION_DENIED);
-    await denied(ctx.rpc.unary(admin.getProject, { name: "ghost" }, ctx.keyB));
-    await denied(ctx.rpc.unary(catalog.getDataCollection, { project: ctx.a, name: "ghost" }, ctx.keyB));
-    await denied(ctx.rpc.unary(catalog.getSplit, { project: ctx.a, collection: "shared", name: "ghost" }, ctx.keyB));
-    await denied(ctx.rpc.unary(catalog.deleteModel, { project: "ghost", collection: "x", name: "y" }, ctx.keyB));
-  });
+  },
 });
