@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     root: new URL("..", import.meta.url).pathname,
-    include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+    include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts", "test/faults/**/*.test.ts", "test/fuzz/**/*.test.ts", "test/browser/**/*.test.ts"],
     globalSetup: ["test/harness/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

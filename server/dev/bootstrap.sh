@@ -48,6 +48,22 @@ if ! command -v redis-server >/dev/null 2>&1 || ! have_pg; then
   have_pg || die "PostgreSQL binaries still missing under /usr/lib/postgresql/*/bin after apt-get install"
 fi
 
+# --- Debian package: chromium, for the console's browser tests (playwright-core never downloads browsers) --------
+if [[ ! -x /usr/bin/chromium ]]; then
+  sudo=()
+  if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || die "chromium is missing; install the Debian package chromium as root"
+    sudo=(sudo)
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "chromium is missing and apt-get is not available; install it by hand"
+  say "installing chromium with apt-get"
+  log="$dev/logs/apt-chromium.log"
+  { "${sudo[@]}" apt-get update &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+  } >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get failed (full log: $log)"; }
+  [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium still missing after apt-get install"
+fi
+
 # --- node_modules ------------------------------------------------------------------------------------
 # npm writes node_modules/.package-lock.json on every install, so it is older than the lock file
 # exactly when someone changed dependencies since the last install.

@@ -48,6 +48,18 @@ export interface Options {
   /** Repo root; .dev/ lives under it. Defaults to the root this file belongs to. */
   root?: string;
   log?: (s: string) => void;
+  /**
+   * Where sl-ferretdb is; defaults to <root>/.dev/bin. A private set of services under another root (fault tests that
+   * stop and restart the database) uses the binaries already built into this checkout's .dev/bin.
+   */
+  binDir?: string;
+  /** Start every service even when MONGODB_URL / REDIS_URL are set (a private set must never use the shared ones). */
+  ignoreEnv?: boolean;
+  /**
+   * Redis keeps an append-only file, fsynced on every write, so a restart keeps its queues and jobs as a production
+   * Redis with persistence would. Off by default: the shared dev Redis starts empty on every restart.
+   */
+  redisAppendOnly?: boolean;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -63,6 +75,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 interface Ctx {
   root: string;
   dev: string;
+  binDir: string;
+  redisAppendOnly: boolean;
   log: (s: string) => void;
 }
 
@@ -70,15 +84,16 @@ function context(opts: Options = {}): Ctx {
   const root = resolve(opts.root ?? defaultRoot);
   const dev = join(root, '.dev');
   mkdirSync(join(dev, 'logs'), { recursive: true });
-  return { root, dev, log: opts.log ?? ((s) => process.stderr.write(`services: ${s}\n`)) };
+  const binDir = resolve(opts.binDir ?? join(dev, 'bin'));
+  return { root, dev, binDir, redisAppendOnly: opts.redisAppendOnly ?? false, log: opts.log ?? ((s) => process.stderr.write(`services: ${s}\n`)) };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Public API
 
 export async function ensureServices(opts: Options = {}): Promise<DevServices> {
-  const envMongo = process.env.MONGODB_URL;
-  const envRedis = process.env.REDIS_URL;
+  const envMongo = opts.ignoreEnv ? undefined : process.env.MONGODB_URL;
+  const envRedis = opts.ignoreEnv ? undefined : process.env.REDIS_URL;
   if (envMongo && envRedis) {
     return { mongodbUrl: envMongo, redisUrl: envRedis, startedHere: [], stop: async () => {} };
   }
@@ -193,9 +208,10 @@ const START: Record<ServiceName, (ctx: Ctx, port: number, st: ServicesState) => 
   async redis(ctx, port) {
     const dir = join(ctx.dev, 'redis');
     mkdirSync(dir, { recursive: true });
-    // No persistence: tests want a clean, fast Redis, and a restart (fault injection) starts empty anyway.
+    // No persistence by default: tests want a clean, fast Redis, and a restart (fault injection) starts empty anyway.
+    const persistence = ctx.redisAppendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
     const child = launch(ctx, 'redis', 'redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no',
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--daemonize', 'no',
     ]);
     await waitFor(ctx, 'redis', child, () => redisPing(port));
     return { pid: child.pid!, port, url: `redis://127.0.0.1:${port}` };
@@ -226,7 +242,7 @@ const START: Record<ServiceName, (ctx: Ctx, port: number, st: ServicesState) => 
     // sl-ferretdb adds (see server/dev/ferretdb/gin.go); a generic plan cannot match an expression index.
     const child = launch(ctx, 'postgres', join(bin, 'postgres'), [
       '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
-      '-c', 'synchronous_commit=off', '-c', 'max_connections=200', '-c', 'plan_cache_mode=force_custom_plan',
+      '-c', 'synchronous_commit=off', '-c', 'max_connections=450', '-c', 'plan_cache_mode=force_custom_plan',
     ], user);
     const pgArgs = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'];
     await waitFor(ctx, 'postgres', child, async () => spawnSync(join(bin, 'pg_isready'), [...pgArgs, '-q']).status === 0);
@@ -237,11 +253,11 @@ const START: Record<ServiceName, (ctx: Ctx, port: number, st: ServicesState) => 
       if (r.status !== 0) throw new Error(`createdb ferretdb failed: ${r.stderr.trim()}`);
     }
     // FerretDB's pool defaults to 50 connections; PostgreSQL here allows 200.
-    return { pid: child.pid!, port, url: `postgres://postgres@127.0.0.1:${port}/ferretdb?pool_max_conns=150` };
+    return { pid: child.pid!, port, url: `postgres://postgres@127.0.0.1:${port}/ferretdb?pool_max_conns=400` };
   },
 
   async ferretdb(ctx, port, st) {
-    const exe = join(ctx.dev, 'bin', 'sl-ferretdb');
+    const exe = join(ctx.binDir, 'sl-ferretdb');
     if (!existsSync(exe)) throw new Error(`${exe} is missing: run server/dev/bootstrap.sh`);
     const pg = st.postgres;
     if (!pg) throw new Error('ferretdb needs postgres, which is not running');

@@ -46,6 +46,8 @@ const env: NodeJS.ProcessEnv = {
   MONGODB_URL: services.mongodbUrl,
   REDIS_URL: services.redisUrl,
   SIGHTLINE_ADMIN_KEY: key,
+  // The web console needs an HTTP/1.1 port: browsers cannot speak h2c. Set it empty to turn the console off.
+  SIGHTLINE_CONSOLE_PORT: process.env.SIGHTLINE_CONSOLE_PORT ?? "50080",
 };
 const serverLog = `${dev}/logs/server.log`;
 const workerLog = `${dev}/logs/worker.log`;
@@ -59,7 +61,7 @@ process.once("SIGINT", stopAll);
 process.once("SIGTERM", stopAll);
 
 try {
-  const listening = JSON.parse(await firstLine(server, /"msg":"listening"/, serverLog)) as { host: string; port: number; tls: boolean };
+  const listening = JSON.parse(await firstLine(server, /"msg":"listening"/, serverLog)) as { host: string; port: number; tls: boolean; consolePort?: number };
   await firstLine(worker, /"msg":"worker started"/, workerLog);
   const url = `${listening.tls ? "https" : "http"}://${listening.host}:${listening.port}`;
   const demo = await runDemo(url, key);
@@ -70,6 +72,9 @@ try {
     "",
     "Listening",
     `  gRPC, gRPC-Web, Connect  ${url}  (h2c${listening.tls ? ", TLS" : ""}; health and reflection included)`,
+    ...(listening.consolePort === undefined
+      ? []
+      : [`  web console              http://${listening.host}:${listening.consolePort}/  (HTTP/1.1; sign in with the admin key or a project key)`]),
     `  MongoDB (FerretDB)       ${services.mongodbUrl}`,
     `  Redis                    ${services.redisUrl}`,
     `  admin key                ${key}  (also in .dev/admin-key)`,

@@ -16,6 +16,10 @@ export interface Config {
   adminKey: string;
   maxMessageBytes: number;
   maxTimeoutMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one client connection may have open at once. */
+  maxStreamsPerConnection: number;
+  /** How long a response may wait on a client that takes none of it before its stream is reset. */
+  streamSendTimeoutMs: number;
   shutdownGraceMs: number;
   healthIntervalMs: number;
   statsIntervalMs: number;
@@ -23,7 +27,38 @@ export interface Config {
   queuePrefix: string;
   logLevel: LogLevel;
   ingest: IngestConfig;
+  schema: SchemaLimits;
   compute: ComputeConfig;
+  metrics: MetricsConfig;
+  console: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  /**
+   * Plain HTTP/1.1 port serving the web console and, for it, the Connect and gRPC-Web protocols
+   * (SIGHTLINE_CONSOLE_PORT); undefined when off. Browsers cannot speak h2c, so without TLS the main port cannot serve
+   * them. 0 picks a free port, which is logged.
+   */
+  port: number | undefined;
+  /** The built console (SIGHTLINE_CONSOLE_DIR); undefined means dist/console of this checkout. */
+  dir: string | undefined;
+}
+
+export interface MetricsConfig {
+  /**
+   * Plain HTTP/1.1 port serving /metrics for this process (SIGHTLINE_METRICS_PORT for the server,
+   * SIGHTLINE_WORKER_METRICS_PORT for a worker); undefined when off. 0 picks a free port, which is logged.
+   */
+  port: number | undefined;
+  /** Times every MongoDB command; the driver then decodes each reply once more, which costs on large reads. */
+  mongodbCommands: boolean;
+}
+
+export interface SchemaLimits {
+  /** Fields one collection schema may list. */
+  maxFields: number;
+  /** Categories one CATEGORICAL field may list. */
+  maxCategories: number;
 }
 
 export interface ComputeConfig {
@@ -50,6 +85,8 @@ export interface IngestConfig {
   streamWindow: number;
   /** Batches of one Upload written concurrently before the server stops reading it. */
   uploadWindow: number;
+  /** How long an Upload or Stream may send nothing while the server waits on it before the call is ended. */
+  streamIdleTimeoutMs: number;
 }
 
 export interface MonitoringConfig {
@@ -91,6 +128,10 @@ function text(env: Env, name: string, fallback?: string): string {
 function optionalText(env: Env, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value === "" ? undefined : value;
+}
+
+function optionalInteger(env: Env, name: string, min: number, max: number): number | undefined {
+  return optionalText(env, name) === undefined ? undefined : integer(env, name, 0, min, max);
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -152,6 +193,8 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
     adminKey,
     maxMessageBytes: integer(env, "SIGHTLINE_MAX_MESSAGE_BYTES", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxTimeoutMs: integer(env, "SIGHTLINE_MAX_TIMEOUT_MS", 3_600_000, 1000, 86_400_000),
+    maxStreamsPerConnection: integer(env, "SIGHTLINE_MAX_STREAMS_PER_CONNECTION", 1000, 1, 1_000_000),
+    streamSendTimeoutMs: integer(env, "SIGHTLINE_STREAM_SEND_TIMEOUT_MS", 60_000, 1000, 86_400_000),
     shutdownGraceMs: integer(env, "SIGHTLINE_SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     healthIntervalMs: integer(env, "SIGHTLINE_HEALTH_INTERVAL_MS", 2000, 100, 600_000),
     statsIntervalMs: integer(env, "SIGHTLINE_STATS_INTERVAL_MS", 60_000, 500, 86_400_000),
@@ -170,6 +213,11 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
       writeChunkRows: integer(env, "SIGHTLINE_WRITE_CHUNK_ROWS", 1000, 1, 100_000),
       streamWindow: integer(env, "SIGHTLINE_STREAM_WINDOW", 16, 1, 1024),
       uploadWindow: integer(env, "SIGHTLINE_UPLOAD_WINDOW", 3, 1, 64),
+      streamIdleTimeoutMs: integer(env, "SIGHTLINE_STREAM_IDLE_TIMEOUT_MS", 300_000, 1000, 86_400_000),
+    },
+    schema: {
+      maxFields: integer(env, "SIGHTLINE_MAX_SCHEMA_FIELDS", 2000, 1, 100_000),
+      maxCategories: integer(env, "SIGHTLINE_MAX_CATEGORIES", 10_000, 1, 1_000_000),
     },
     compute: {
       maxArtifactBytes: integer(env, "SIGHTLINE_MAX_ARTIFACT_BYTES", 256 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
@@ -177,6 +225,14 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
       concurrency: integer(env, "SIGHTLINE_COMPUTE_CONCURRENCY", 1, 1, 64),
       intraOpThreads: integer(env, "SIGHTLINE_ONNX_THREADS", 1, 1, 256),
       kernelBatchRows: integer(env, "SIGHTLINE_KERNEL_BATCH_ROWS", 65_536, 1, 10_000_000),
+    },
+    metrics: {
+      port: optionalInteger(env, role === "server" ? "SIGHTLINE_METRICS_PORT" : "SIGHTLINE_WORKER_METRICS_PORT", 0, 65535),
+      mongodbCommands: oneOf(env, "SIGHTLINE_MONGODB_COMMAND_METRICS", ["on", "off"], "on") === "on",
+    },
+    console: {
+      port: optionalInteger(env, "SIGHTLINE_CONSOLE_PORT", 0, 65535),
+      dir: optionalText(env, "SIGHTLINE_CONSOLE_DIR"),
     },
   };
 }

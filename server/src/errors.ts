@@ -3,7 +3,7 @@
 // a BadRequest, PreconditionFailure or ResourceInfo detail.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MongoBulkWriteError, MongoError, MongoNetworkError, MongoServerSelectionError } from "mongodb";
+import { MongoBulkWriteError, MongoError, MongoNetworkError, MongoServerError, MongoServerSelectionError } from "mongodb";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
@@ -29,15 +29,30 @@ function errorInfo(reason: ErrorReason, metadata: Record<string, string> = {}): 
   };
 }
 
+// A status travels in HTTP/2 header blocks (grpc-message, grpc-status-details-bin), which Node refuses to send past
+// 64 KiB and clients cap lower still: the stream is then reset and the client gets no status at all. So an error
+// lists a bounded number of violations, each clipped, and quotes no request value whole.
+const maxListedViolations = 25;
+const maxViolationText = 300;
+const maxMessageText = 2000;
+const maxQuotedName = 200;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
 export function invalidArgument(violations: Violation[], summary?: string, reason: ErrorReason = ErrorReason.INVALID_ARGUMENT): ConnectError {
-  const message = summary ?? violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+  const listed = violations.slice(0, maxListedViolations).map((v) => ({ field: clip(v.field, maxViolationText), description: clip(v.description, maxViolationText) }));
+  if (violations.length > listed.length) listed.push({ field: "", description: `and ${violations.length - listed.length} more violations` });
+  const message = clip(summary ?? listed.map((v) => (v.field === "" ? v.description : `${v.field}: ${v.description}`)).join("; "), maxMessageText);
   return new ConnectError(message, Code.InvalidArgument, undefined, [
     errorInfo(reason),
-    { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) },
+    { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: listed }) },
   ]);
 }
 
-export function notFound(resourceType: string, resourceName: string): ConnectError {
+export function notFound(resourceType: string, name: string): ConnectError {
+  const resourceName = clip(name, maxQuotedName);
   return new ConnectError(`${resourceType} "${resourceName}" not found`, Code.NotFound, undefined, [
     errorInfo(ErrorReason.NOT_FOUND, { resourceType, resourceName }),
     { desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType, resourceName }) },
@@ -83,10 +98,24 @@ export function unavailable(dependency: string): ConnectError {
   ]);
 }
 
+/**
+ * What FerretDB answers (InternalError, code 1) when it cannot reach its PostgreSQL: a connection exception (SQLSTATE
+ * class 08), the server shutting down or starting (57P01-57P03), or a failed connect.
+ */
+const ferretdbBackendDown = /SQLSTATE (08|57P0[1-3])|failed to connect to `/;
+
 function isDependencyOutage(err: unknown): boolean {
   if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError) return true;
+  // A bulk write that failed as a whole (no write errors) carries the driver error's own fields instead: a network
+  // error's `beforeHandshake`, or a server-selection error's `reason` (the topology no server could be chosen from).
+  if (err instanceof MongoBulkWriteError && writeErrorsOf(err).length === 0 && ("beforeHandshake" in err || "reason" in err)) return true;
+  if (err instanceof MongoServerError && err.code === 1 && ferretdbBackendDown.test(err.message)) return true;
   if (err instanceof MongoError && /not connected|topology.*closed|connection.*closed/i.test(err.message)) return true;
   return false;
+}
+
+function writeErrorsOf(err: MongoBulkWriteError) {
+  return Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
 }
 
 /**
@@ -109,7 +138,7 @@ function duplicateCode(code: unknown, message: string): boolean {
  */
 export function isDuplicateKey(err: unknown): boolean {
   if (err instanceof MongoBulkWriteError) {
-    const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    const errors = writeErrorsOf(err);
     return errors.length > 0 && errors.every((e) => duplicateCode(e.code, e.errmsg ?? ""));
   }
   return err instanceof MongoError && duplicateCode(err.code, err.message);

@@ -4,6 +4,8 @@ import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Redis } from "ioredis";
 import { authInterceptor } from "./auth/interceptor.js";
+import { withConsoleFiles } from "./console/files.js";
+import { consoleFilesFor, listenConsole } from "./console/listener.js";
 import type { Config } from "./config.js";
 import { file_google_rpc_error_details } from "./gen/google/rpc/error_details_pb.js";
 import { file_grpc_health_v1_health } from "./gen/grpc/health/v1/health_pb.js";
@@ -28,6 +30,12 @@ import { registerModels } from "./rpc/models.js";
 import { registerMonitoring } from "./rpc/monitoring.js";
 import { registerReflection } from "./rpc/reflection.js";
 import { openStore, type Store } from "./store/db.js";
+import { withMetricsRoute } from "./telemetry/http.js";
+import { IngestMetrics } from "./telemetry/ingest.js";
+import { commandObserver, startMetricsPort } from "./telemetry/process.js";
+import { queueReadTimeoutMs, registerQueueDepths } from "./telemetry/queues.js";
+import { createRegistry } from "./telemetry/registry.js";
+import { rpcMetricsInterceptor } from "./telemetry/rpc.js";
 import { listen } from "./transport.js";
 
 const servedFiles = [
@@ -42,7 +50,8 @@ const servedFiles = [
   // Served so that grpcurl and buf curl can decode the error details of a failed call.
   file_google_rpc_error_details,
 ];
-const monitoredServices = [AdminService.typeName, CatalogService.typeName, IngestService.typeName, ModelService.typeName, MonitoringService.typeName];
+const sightlineServices = [AdminService, CatalogService, IngestService, ModelService, MonitoringService];
+const monitoredServices = sightlineServices.map((s) => s.typeName);
 
 export interface RunningServer {
   port: number;
@@ -83,34 +92,70 @@ async function startMonitor(config: Config, store: Store, redis: Redis, log: Log
 }
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const store = await openStore(config.mongodbUrl, config.mongodbDatabase);
+  const registry = createRegistry();
+  const store = await openStore(config.mongodbUrl, config.mongodbDatabase, commandObserver(config.metrics, registry));
   const redis = connectRedis(config.redisUrl, "producer");
   redis.on("error", (err: Error) => log.debug("redis connection error", { error: err }));
   if (!(await readyOrTimeout(redis, 5000))) log.warn("redis is not reachable yet; starting NOT_SERVING");
   const queues: Queues = createQueues(redis, config.queuePrefix, config.monitoring.intervalMs, log);
+  registerQueueDepths(registry, [queues.collectionStats, queues.monitoring, queues.compute, queues.computeChunks], queueReadTimeoutMs);
   const monitor = await startMonitor(config, store, redis, log);
   const shutdownController = new AbortController();
   const handler = connectNodeAdapter({
-    routes: routes({ store, queues, log, config, influencesOnIngest: new InfluencesOnIngest(store, queues, log) }, monitor),
-    interceptors: [authInterceptor(store, config.adminKey, log)],
+    routes: routes({ store, queues, log, config, influencesOnIngest: new InfluencesOnIngest(store, queues, log), ingestMetrics: new IngestMetrics(registry) }, monitor),
+    // Metrics outermost: they see authentication refusals, and the codes the auth interceptor maps errors to.
+    interceptors: [rpcMetricsInterceptor(registry, sightlineServices), authInterceptor(store, config.adminKey, log)],
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     shutdownSignal: shutdownController.signal,
   });
-  const listener = await listen(config.host, config.port, config.tls, handler);
-  log.info("listening", { host: config.host, port: listener.port(), tls: config.tls !== undefined });
+  // The web console: on its own HTTP/1.1 port, and with TLS on the main port too, where ALPN admits browsers.
+  const consoleSite = consoleFilesFor(config, log);
+  const listener = await listen(
+    {
+      host: config.host,
+      port: config.port,
+      tls: config.tls,
+      maxStreamsPerConnection: config.maxStreamsPerConnection,
+      sendTimeoutMs: config.streamSendTimeoutMs,
+      onSendTimeout: (path, stalledMs) => log.warn("reset a stream whose client took no response data", { path, stalledMs }),
+    },
+    withMetricsRoute(registry, config.tls !== undefined && consoleSite !== undefined ? withConsoleFiles(consoleSite, handler) : handler),
+  );
+  // Same handler, so the same routes, interceptors and API keys: the console sees only what its key may see.
+  const consoleListener =
+    config.console.port === undefined
+      ? undefined
+      : await listenConsole(
+          {
+            host: config.host,
+            port: config.console.port,
+            sendTimeoutMs: config.streamSendTimeoutMs,
+            onSendTimeout: (path, stalledMs) => log.warn("cut a console response whose client took no data", { path, stalledMs }),
+          },
+          consoleSite,
+          handler,
+        );
+  log.info("listening", {
+    host: config.host,
+    port: listener.port(),
+    tls: config.tls !== undefined,
+    ...(consoleListener === undefined ? {} : { consolePort: consoleListener.port() }),
+  });
+  const metricsListener = await startMetricsPort(config.metrics, config.host, registry, log);
 
   let stopping: Promise<void> | undefined;
   const shutdown = async () => {
     log.info("shutting down", { graceMs: config.shutdownGraceMs });
     monitor.setShuttingDown();
     listener.drain();
+    consoleListener?.drain();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<"expired">((resolve) => {
       timer = setTimeout(() => resolve("expired"), config.shutdownGraceMs);
     });
-    const outcome = await Promise.race([listener.closed().then(() => "drained" as const), expired]);
+    const outcome = await Promise.race([Promise.all([listener.closed(), consoleListener?.closed()]).then(() => "drained" as const), expired]);
     clearTimeout(timer);
     if (outcome === "expired") {
       log.warn("grace period over, cutting remaining calls");
@@ -118,8 +163,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       shutdownController.abort(new ConnectError("the server is shutting down", Code.Unavailable));
       await new Promise((resolve) => setTimeout(resolve, 100));
       listener.destroy();
+      consoleListener?.destroy();
     }
     monitor.stop();
+    // Scrapes are answered through the grace period, so the drain itself can be watched.
+    await metricsListener?.close();
     await queues.close();
     redis.disconnect();
     await store.client.close();

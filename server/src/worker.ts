@@ -10,10 +10,15 @@ import { connectRedis } from "./jobs/redis.js";
 import { createLogger } from "./log.js";
 import { onTermination } from "./shutdown.js";
 import { openStore } from "./store/db.js";
+import { jobMetrics } from "./telemetry/jobs.js";
+import { commandObserver, startMetricsPort } from "./telemetry/process.js";
+import { createRegistry } from "./telemetry/registry.js";
 
 const config = loadConfigOrExit("worker");
 const log = createLogger(config.logLevel, { service: "sightline-worker", pid: process.pid });
-const store = await openStore(config.mongodbUrl, config.mongodbDatabase);
+// Workers serve their own metrics (SIGHTLINE_WORKER_METRICS_PORT): job timings exist only in the process that ran them.
+const registry = createRegistry();
+const store = await openStore(config.mongodbUrl, config.mongodbDatabase, commandObserver(config.metrics, registry));
 const connection = connectRedis(config.redisUrl, "worker");
 connection.on("error", (err: Error) => log.debug("redis connection error", { error: err }));
 
@@ -49,7 +54,9 @@ const workers = [
     stalledInterval: config.monitoring.lockMs,
   }),
 ];
+const observeJobs = jobMetrics(registry);
 for (const worker of workers) {
+  observeJobs(worker);
   worker.on("failed", (job, err) => log.warn("job failed", { queue: worker.name, job: job?.id, error: err }));
   worker.on("error", (err) => log.debug("worker error", { queue: worker.name, error: err }));
 }
@@ -61,6 +68,7 @@ const reconcile = () =>
     .finally(() => (reconciling = undefined)));
 await reconcile();
 const reconcileTimer = setInterval(reconcile, reconcilePeriodMs(config.monitoring.intervalMs));
+const metricsListener = await startMetricsPort(config.metrics, config.host, registry, log);
 log.info("worker started", { queues: workers.map((w) => w.name) });
 
 onTermination(log, async () => {
@@ -69,4 +77,5 @@ onTermination(log, async () => {
   await queues.close();
   connection.disconnect();
   await store.client.close();
+  await metricsListener?.close();
 });

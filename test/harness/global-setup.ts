@@ -1,23 +1,37 @@
 // Starts (or reuses) the real Redis, PostgreSQL and FerretDB once for the whole run, and stops only what it started.
+import { randomBytes } from "node:crypto";
 import { MongoClient } from "mongodb";
 import type { TestProject } from "vitest/node";
 import { ensureServices, type DevServices } from "../../server/dev/services.js";
 
 let services: DevServices | undefined;
 
+// Several runs may share the services (a developer's and an agent's, say): each drops only its own databases, named
+// `t_<runTag>_…` (see processes.ts), plus those that runs which never got to their teardown left long ago.
+// The tag starts with the run's start time in base 36, which is how a leftover's age is known.
+const runTag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+const staleMs = 6 * 3_600_000;
+
+function droppable(name: string): boolean {
+  if (name.startsWith(`t_${runTag}_`)) return true;
+  const started = /^t_([0-9a-z]{8})[0-9a-f]{4}_/.exec(name)?.[1];
+  return started !== undefined && parseInt(started, 36) < Date.now() - staleMs;
+}
+
 export async function setup(project: TestProject): Promise<void> {
   services = await ensureServices({ log: (line) => process.stderr.write(`[services] ${line}\n`) });
   project.provide("mongodbUrl", services.mongodbUrl);
   project.provide("redisUrl", services.redisUrl);
+  project.provide("runTag", runTag);
 }
 
 export async function teardown(): Promise<void> {
   if (services === undefined) return;
-  // Each test file works in its own `t_…` database (see processes.ts); drop them so reused services stay small.
+  // Each test file works in its own `t_…` database (see processes.ts); drop this run's so reused services stay small.
   const client = new MongoClient(services.mongodbUrl, { serverSelectionTimeoutMS: 5000 });
   try {
     const { databases } = await client.db("admin").admin().listDatabases({ nameOnly: true });
-    for (const { name } of databases) if (name.startsWith("t_")) await client.db(name).dropDatabase();
+    for (const { name } of databases) if (droppable(name)) await client.db(name).dropDatabase();
   } catch (err) {
     process.stderr.write(`[services] could not drop test databases: ${String(err)}\n`);
   } finally {
@@ -30,5 +44,6 @@ declare module "vitest" {
   export interface ProvidedContext {
     mongodbUrl: string;
     redisUrl: string;
+    runTag: string;
   }
 }

@@ -16,7 +16,8 @@ export interface Isolation {
 }
 
 export function isolation(label: string): Isolation {
-  const tag = `${label.replace(/[^a-z0-9]/gi, "").slice(0, 20)}_${randomBytes(4).toString("hex")}`;
+  // The run's tag first: its teardown drops its own databases and leaves those of runs sharing the services.
+  const tag = `${inject("runTag")}_${label.replace(/[^a-z0-9]/gi, "").slice(0, 20)}_${randomBytes(4).toString("hex")}`;
   return { database: `t_${tag}`, queuePrefix: `{t_${tag}}`, adminKey: `admin-${randomBytes(16).toString("hex")}` };
 }
 

@@ -18,6 +18,9 @@ export interface PrivateRedis {
   url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open but nothing is answered, as with a hung Redis (unlike stop, which refuses). */
+  pause(): void;
+  resume(): void;
 }
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
@@ -47,5 +50,5 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     await exited;
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, start, stop };
+  return { url: `redis://127.0.0.1:${port}`, start, stop, pause: () => child?.kill("SIGSTOP"), resume: () => child?.kill("SIGCONT") };
 }

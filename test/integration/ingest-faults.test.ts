@@ -9,15 +9,9 @@ import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  batchRows,
   createSightlineClient,
-  FieldKind,
-  FieldType,
   IngestService,
-  SplitType,
   StreamWriter,
-  toRecordBatch,
-  type RecordBatch,
   type RowObject,
   type SightlineClient,
   type StreamRequest,
@@ -25,9 +19,11 @@ import {
   type TargetInit,
 } from "../../clients/ts/src/index.js";
 import { isolation, startServerProcess, type Isolation, type ServerHandle } from "../harness/processes.js";
+import * as records from "../harness/records.js";
+import { batchFor, countByBatch, expectedRecord } from "../harness/records.js";
 
 const P = "faults";
-const target: TargetInit = { project: P, collection: "c", destination: { case: "split", value: "s" } };
+const target: TargetInit = records.splitTargetOf(P, "c", "s");
 
 /** Servers started by the running test, stopped after it whatever happened. */
 const started: ServerHandle[] = [];
@@ -41,75 +37,15 @@ afterEach(async () => {
 });
 
 async function setUp(client: SightlineClient): Promise<void> {
-  await client.admin.createProject({ project: { name: P } });
-  await client.catalog.createDataCollection({
-    collection: {
-      project: P,
-      name: "c",
-      schema: {
-        recordIdColumn: "id",
-        fields: [
-          { name: "x.value", kind: FieldKind.FEATURE, type: FieldType.DOUBLE },
-          { name: "$n", kind: FieldKind.FEATURE, type: FieldType.INT64 },
-          { name: "batch", kind: FieldKind.EXTRA, type: FieldType.STRING, nullable: true },
-        ],
-      },
-    },
-  });
-  await client.catalog.createSplit({ split: { project: P, collection: "c", name: "s", type: SplitType.TRAIN } });
+  await records.createTaggedCollection(client, P, "c", ["s"]);
 }
 
-/** Batch b holds records `b<b>-<i>`; every value says where it came from, so content is checkable. */
-function batchFor(b: number, rows: number): RecordBatch {
-  const ids = Array.from({ length: rows }, (_, i) => i);
-  return toRecordBatch({
-    recordIds: ids.map((i) => `b${b}-${i}`),
-    columns: {
-      "x.value": ids.map((i) => b + i / 1000),
-      $n: ids.map((i) => BigInt(b) * 1_000_000n + BigInt(i)),
-      batch: ids.map(() => `batch ${b}`),
-    },
-  });
-}
+const readAll = (client: SightlineClient) => records.readAll(client, target);
+const settled = (client: SightlineClient) => records.settled(client, target);
+const streamMessages = (batches: Parameters<typeof records.streamMessages>[1]) => records.streamMessages(target, batches);
 
-function expectedRecord(b: number, i: number): RowObject {
-  return { recordId: `b${b}-${i}`, eventTime: null, columns: { "x.value": b + i / 1000, $n: BigInt(b) * 1_000_000n + BigInt(i), batch: `batch ${b}` }, predictions: {}, influences: {} };
-}
-
-async function readAll(client: SightlineClient): Promise<Map<string, RowObject>> {
-  const out = new Map<string, RowObject>();
-  for await (const batch of client.readRecords({ target, batchSize: 5000 })) for (const row of batchRows(batch)) out.set(row.recordId, row);
-  return out;
-}
-
-/** Records per batch index, from the `b<b>-<i>` IDs. */
-function countByBatch(records: Map<string, RowObject>, batches: number): number[] {
-  const counts = new Array<number>(batches).fill(0);
-  for (const id of records.keys()) counts[Number(/^b(\d+)-/.exec(id)![1])]! += 1;
-  return counts;
-}
-
-function expectContent(records: Map<string, RowObject>, batchIndices: number[], rows: number): void {
-  for (const b of batchIndices) for (let i = 0; i < rows; i++) expect(records.get(`b${b}-${i}`)).toEqual(expectedRecord(b, i));
-}
-
-function streamMessages(batches: RecordBatch[]): AsyncIterable<StreamRequest> {
-  return (async function* () {
-    yield { message: { case: "header" as const, value: target } } as unknown as StreamRequest;
-    for (const [i, batch] of batches.entries()) yield { message: { case: "batch" as const, value: { sequence: BigInt(i + 1), batch } } } as unknown as StreamRequest;
-  })();
-}
-
-/** Reads until two reads a little apart agree: a batch being written when a call ended finishes on its own time. */
-async function settled(client: SightlineClient): Promise<Map<string, RowObject>> {
-  let last = await readAll(client);
-  for (let i = 0; i < 40; i++) {
-    await new Promise((r) => setTimeout(r, 400));
-    const next = await readAll(client);
-    if (next.size === last.size) return next;
-    last = next;
-  }
-  throw new Error("the record count never settled");
+function expectContent(stored: Map<string, RowObject>, batchIndices: number[], rows: number): void {
+  for (const b of batchIndices) for (let i = 0; i < rows; i++) expect(stored.get(`b${b}-${i}`)).toEqual(expectedRecord(b, i));
 }
 
 describe("a cancelled stream", () => {

@@ -1,31 +1,12 @@
 // Monitoring under faults: a worker SIGKILLed in the middle of a run, and Redis stopped (losing every queue, job and
 // scheduler, since the private Redis keeps nothing on disk) while runs are going and labels keep arriving. Each test
 // ends by comparing what the service serves with a full recompute on the undisturbed system: equal, bucket for bucket.
-import { toJson } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  createSightlineClient,
-  FieldKind,
-  FieldType,
-  GetMonitoringResponseSchema,
-  Granularity,
-  JobState,
-  ModelMode,
-  ScoreType,
-  SplitType,
-  type BatchInput,
-  type SightlineClient,
-} from "../../clients/ts/src/index.js";
+import { createSightlineClient, JobState, type BatchInput } from "../../clients/ts/src/index.js";
 import { isolation, startServerProcess, startWorkerProcess, type ChildHandle, type Isolation } from "../harness/processes.js";
 import { startPrivateRedis, type PrivateRedis } from "../harness/redis.js";
+import { C, createMonitoredModel, fullRecompute, M, P, rows, snapshot, twoRunsAfter, uploadProduction } from "../harness/monitoring.js";
 import { settleMs } from "../../server/src/jobs/monitoring-run.js";
-
-const P = "faults";
-const C = "c";
-const M = "m";
-const dayMs = 86_400_000;
-const start = Date.UTC(2026, 0, 1);
 
 const children: ChildHandle[] = [];
 let redis: PrivateRedis | undefined;
@@ -35,75 +16,11 @@ afterEach(async () => {
   redis = undefined;
 });
 
-/** A seeded generator, so every run loads the same records. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-function rows(prefix: string, count: number, days: number, seed: number, production: boolean): BatchInput {
-  const next = random(seed);
-  const ids: string[] = [];
-  const times: number[] = [];
-  const x: number[] = [];
-  const seg: string[] = [];
-  const y: (boolean | null)[] = [];
-  const score: number[] = [];
-  for (let i = 0; i < count; i++) {
-    ids.push(`${prefix}-${i}`);
-    times.push(start + Math.floor((i / count) * days * dayMs));
-    const p = next();
-    score.push(Math.round(p * 1000) / 1000);
-    y.push(next() < 0.15 ? null : next() < p);
-    x.push(Math.round((next() * 10 + (production ? 1 : 0)) * 100) / 100);
-    seg.push(["a", "b", "c"][Math.floor(next() * 3)]!);
-  }
-  return { recordIds: ids, ...(production ? { eventTimes: times } : {}), columns: { x, seg, y }, predictions: { score } };
-}
-
-function slices(input: BatchInput, size: number): BatchInput[] {
-  const out: BatchInput[] = [];
-  for (let i = 0; i < input.recordIds.length; i += size) {
-    const cut = <T>(a: readonly T[] | undefined) => a?.slice(i, i + size);
-    out.push({
-      recordIds: input.recordIds.slice(i, i + size),
-      ...(input.eventTimes === undefined ? {} : { eventTimes: cut(input.eventTimes) }),
-      columns: Object.fromEntries(Object.entries(input.columns ?? {}).map(([k, v]) => [k, cut(v)!])),
-      predictions: Object.fromEntries(Object.entries(input.predictions ?? {}).map(([k, v]) => [k, cut(v)!])),
-    });
-  }
-  return out;
-}
-
 async function setUp(iso: Isolation, workerEnv: Record<string, string>, serverEnv: Record<string, string> = {}) {
   const server = await startServerProcess(iso, serverEnv);
   children.push(server);
   const client = createSightlineClient({ url: server.url, apiKey: iso.adminKey });
-  await client.admin.createProject({ project: { name: P } });
-  await client.catalog.createDataCollection({
-    collection: {
-      project: P,
-      name: C,
-      schema: {
-        recordIdColumn: "id",
-        fields: [
-          { name: "x", kind: FieldKind.FEATURE, type: FieldType.DOUBLE },
-          { name: "seg", kind: FieldKind.FEATURE, type: FieldType.CATEGORICAL, categories: ["a", "b", "c"] },
-          { name: "y", kind: FieldKind.LABEL, type: FieldType.BOOL, nullable: true },
-        ],
-      },
-    },
-  });
-  await client.catalog.createSplit({ split: { project: P, collection: C, name: "base", type: SplitType.TRAIN } });
-  await client.catalog.setBaselineSplit({ project: P, collection: C, name: "base" });
-  await client.catalog.createModel({
-    model: { project: P, collection: C, name: M, scoreType: ScoreType.PROBITS, mode: ModelMode.DATA_ONLY, predictionFields: [{ name: "score", type: FieldType.DOUBLE }], labelField: "y" },
-  });
-  const base = await client.upload({ project: P, collection: C, destination: { case: "split", value: "base" }, model: M }, slices(rows("b", 300, 1, 7, false), 300));
-  expect(base.rowErrors).toEqual([]);
+  await createMonitoredModel(client);
   const worker = await startWorker(iso, workerEnv, serverEnv);
   return { client, worker };
 }
@@ -112,46 +29,6 @@ async function startWorker(iso: Isolation, env: Record<string, string>, serverEn
   const worker = await startWorkerProcess(iso, { ...serverEnv, ...env });
   children.push(worker);
   return worker;
-}
-
-async function uploadProduction(client: SightlineClient, input: BatchInput): Promise<void> {
-  const summary = await client.upload({ project: P, collection: C, destination: { case: "production", value: true }, model: M }, slices(input, 2000));
-  expect(summary.rowErrors).toEqual([]);
-}
-
-/** Everything GetMonitoring serves for the model, without the times that say when it was computed. */
-async function snapshot(client: SightlineClient): Promise<unknown> {
-  const out = [];
-  for (const granularity of [Granularity.HOUR, Granularity.DAY]) {
-    const res = await client.monitoring.getMonitoring({ project: P, collection: C, model: M, granularity, splits: ["*"] });
-    res.lastRunTime = undefined;
-    for (const b of [...res.buckets, ...res.splits.map((s) => s.result!)]) b.computeTime = undefined;
-    out.push(toJson(GetMonitoringResponseSchema, res));
-  }
-  return out;
-}
-
-async function fullRecompute(client: SightlineClient): Promise<void> {
-  const { jobId } = await client.monitoring.refreshMonitoring({ project: P, collection: C, model: M, full: true });
-  const done = await client.waitForJob(jobId);
-  expect(done.state, done.message).toBe(JobState.COMPLETED);
-}
-
-async function lastRunMs(client: SightlineClient): Promise<number> {
-  const res = await client.monitoring.getMonitoring({ project: P, collection: C, model: M, endTime: { seconds: 0n, nanos: 0 } });
-  return res.lastRunTime === undefined ? 0 : timestampMs(res.lastRunTime);
-}
-
-/** Waits for two runs that finish after `after`: the second started after the first ended, so after `after` too. */
-async function twoRunsAfter(client: SightlineClient, after: number, timeoutMs: number): Promise<void> {
-  const seen = new Set<number>();
-  const deadline = Date.now() + timeoutMs;
-  while (seen.size < 2) {
-    expect(Date.now(), "scheduled runs resume").toBeLessThan(deadline);
-    const last = await lastRunMs(client).catch(() => 0);
-    if (last > after) seen.add(last);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe("monitoring faults", () => {

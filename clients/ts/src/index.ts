@@ -14,6 +14,7 @@ export type { StreamRequest, StreamResponse, UploadRequest, ReadRecordsRequest }
 import type { RecordBatch, TargetSchema, WriteSummary } from "./gen/sightline/v1/records_pb.js";
 import { toRecordBatch, type BatchInput } from "./batch.js";
 import { StreamWriter, type StreamWriterOptions } from "./stream-writer.js";
+import { resetCodeInterceptor } from "./reset-codes.js";
 
 export * from "./gen/sightline/v1/resources_pb.js";
 export * from "./gen/sightline/v1/errors_pb.js";
@@ -90,7 +91,7 @@ function apiKeyInterceptor(apiKey: string): Interceptor {
 }
 
 export function createTransport(options: ClientOptions): Transport {
-  const interceptors = options.apiKey === undefined ? [] : [apiKeyInterceptor(options.apiKey)];
+  const interceptors = [resetCodeInterceptor, ...(options.apiKey === undefined ? [] : [apiKeyInterceptor(options.apiKey)])];
   const nodeOptions = options.ca === undefined ? {} : { ca: options.ca };
   const common = { baseUrl: options.url, interceptors, nodeOptions };
   switch (options.protocol ?? "grpc") {

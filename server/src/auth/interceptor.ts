@@ -1,6 +1,6 @@
 // Authenticates every call except health and reflection, which load balancers and grpcurl use without a key.
 // It also maps whatever a handler throws through the one error mapper and logs failures.
-import { Code, type ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { timingSafeEqual } from "node:crypto";
 import { toConnectError, unauthenticated } from "../errors.js";
 import { ErrorReason } from "../gen/sightline/v1/errors_pb.js";
@@ -41,19 +41,29 @@ export function authInterceptor(store: Store, adminKey: string, log: Logger): In
       const res = await next(req);
       if (!res.stream) return res;
       // Streaming responses fail while they are read, after this function has returned: map those errors too.
-      return { ...res, message: mapStreamErrors(res.message, (err) => report(procedure, started, err)) };
+      return { ...res, message: mapStreamErrors(res.message, (err) => report(procedure, started, err, req.signal)) };
     } catch (err) {
-      throw report(procedure, started, err);
+      throw report(procedure, started, err, req.signal);
     }
   };
 
-  function report(procedure: string, started: number, err: unknown): ConnectError {
-    const mapped = toConnectError(err);
+  function report(procedure: string, started: number, err: unknown, signal: AbortSignal): ConnectError {
+    const mapped = leftByClient(err, signal) ?? toConnectError(err);
     const fields = { procedure, code: mapped.code, ms: Math.round(performance.now() - started) };
     if (mapped.code === Code.Internal) log.error("call failed", { ...fields, error: err });
     else log.debug("call refused", { ...fields, message: mapped.rawMessage });
     return mapped;
   }
+}
+
+/**
+ * A call its client left (cancelled, or reset its stream) fails wherever the server next touches the stream, with a
+ * Node error such as "The stream has been destroyed" rather than a status. That is the client's doing, not an
+ * internal failure: it ends with the reason the call was aborted (CANCELED for a reset), and is not logged as an error.
+ */
+function leftByClient(err: unknown, signal: AbortSignal): ConnectError | undefined {
+  if (err instanceof ConnectError || !signal.aborted) return undefined;
+  return signal.reason instanceof ConnectError ? signal.reason : new ConnectError("the client left the call", Code.Canceled);
 }
 
 async function* mapStreamErrors<T>(messages: AsyncIterable<T>, map: (err: unknown) => ConnectError): AsyncIterable<T> {

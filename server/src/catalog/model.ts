@@ -1,7 +1,7 @@
 // Rules for a model's declaration against its collection's schema.
 import type { Violation } from "../errors.js";
 import { FieldKind, FieldType, InfluenceAlgorithm, ModelMode, ScoreType, type InfluenceOptions, type Model, type Schema } from "../gen/sightline/v1/resources_pb.js";
-import { checkFieldName } from "./names.js";
+import { checkFieldName, checkStoredText } from "./names.js";
 
 const predictionTypes = new Set([FieldType.DOUBLE, FieldType.INT64, FieldType.STRING, FieldType.BOOL, FieldType.CATEGORICAL]);
 
@@ -51,6 +51,7 @@ export function checkModel(path: string, model: Model, schema: Schema): Violatio
   const labels = new Set<string>();
   model.classLabels.forEach((label, i) => {
     if (label === "") violations.push({ field: `${path}.class_labels[${i}]`, description: "must not be empty" });
+    violations.push(...checkStoredText(`${path}.class_labels[${i}]`, label));
     if (labels.has(label)) violations.push({ field: `${path}.class_labels[${i}]`, description: `duplicates "${label}"` });
     labels.add(label);
   });

@@ -29,6 +29,14 @@ export function checkFieldName(field: string, name: string): Violation[] {
   return [];
 }
 
+/**
+ * Free text the service stores as given (display names, categories, class labels). The one character refused is NUL:
+ * FerretDB keeps documents in PostgreSQL, whose text cannot hold it, so storing it failed with INTERNAL.
+ */
+export function checkStoredText(field: string, text: string): Violation[] {
+  return text.includes("\u0000") ? [{ field, description: "must not contain NUL characters" }] : [];
+}
+
 /** Checks several (field, name) pairs at once, as request handlers need. */
 export function checkResourceNames(pairs: Record<string, string>): Violation[] {
   return Object.entries(pairs).flatMap(([field, name]) => checkResourceName(field, name));

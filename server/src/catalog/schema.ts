@@ -1,17 +1,14 @@
 // Schema rules: what a valid schema is, and which changes count as additive.
+import type { SchemaLimits } from "../config.js";
 import type { PreconditionViolation, Violation } from "../errors.js";
 import { FieldKind, FieldType, type Field, type Schema } from "../gen/sightline/v1/resources_pb.js";
-import { checkFieldName } from "./names.js";
+import { checkFieldName, checkStoredText } from "./names.js";
 
-export const schemaLimits = {
-  maxFields: 2000,
-  maxCategories: 10_000,
-  maxCategoryBytes: 256,
-};
+export const maxCategoryBytes = 256;
 
 const numericTypes = new Set([FieldType.DOUBLE, FieldType.INT64]);
 
-function checkField(path: string, field: Field): Violation[] {
+function checkField(path: string, field: Field, limits: SchemaLimits): Violation[] {
   const violations = checkFieldName(`${path}.name`, field.name);
   if (field.kind === FieldKind.UNSPECIFIED || FieldKind[field.kind] === undefined) {
     violations.push({ field: `${path}.kind`, description: "must be FEATURE, LABEL or EXTRA" });
@@ -20,7 +17,7 @@ function checkField(path: string, field: Field): Violation[] {
     violations.push({ field: `${path}.type`, description: "must be set" });
   }
   if (field.type === FieldType.CATEGORICAL) {
-    violations.push(...checkCategories(`${path}.categories`, field.categories));
+    violations.push(...checkCategories(`${path}.categories`, field.categories, limits));
   } else if (field.categories.length > 0) {
     violations.push({ field: `${path}.categories`, description: "are only allowed for CATEGORICAL fields" });
   }
@@ -37,26 +34,30 @@ function checkField(path: string, field: Field): Violation[] {
   return violations;
 }
 
-function checkCategories(path: string, categories: string[]): Violation[] {
+function checkCategories(path: string, categories: string[], limits: SchemaLimits): Violation[] {
   if (categories.length === 0) return [{ field: path, description: "must list at least one category" }];
-  if (categories.length > schemaLimits.maxCategories) {
-    return [{ field: path, description: `must hold at most ${schemaLimits.maxCategories} categories` }];
+  if (categories.length > limits.maxCategories) {
+    return [{ field: path, description: `holds ${categories.length} categories; at most ${limits.maxCategories} (SIGHTLINE_MAX_CATEGORIES)` }];
   }
   const violations: Violation[] = [];
   const seen = new Set<string>();
   categories.forEach((category, i) => {
     if (category.length === 0) violations.push({ field: `${path}[${i}]`, description: "must not be empty" });
-    else if (Buffer.byteLength(category, "utf8") > schemaLimits.maxCategoryBytes) {
-      violations.push({ field: `${path}[${i}]`, description: `must be at most ${schemaLimits.maxCategoryBytes} bytes` });
+    else if (Buffer.byteLength(category, "utf8") > maxCategoryBytes) {
+      violations.push({ field: `${path}[${i}]`, description: `must be at most ${maxCategoryBytes} bytes` });
     }
+    violations.push(...checkStoredText(`${path}[${i}]`, category));
     if (seen.has(category)) violations.push({ field: `${path}[${i}]`, description: `duplicates category "${category}"` });
     seen.add(category);
   });
   return violations;
 }
 
-/** Every problem of a schema, each with its path under `path` (for example `collection.schema`). */
-export function checkSchema(path: string, schema: Schema | undefined): Violation[] {
+/**
+ * Every problem of a schema, each with its path under `path` (for example `collection.schema`). A schema over the
+ * field limit is reported by that alone: its fields are not checked one by one.
+ */
+export function checkSchema(path: string, schema: Schema | undefined, limits: SchemaLimits): Violation[] {
   if (schema === undefined) return [{ field: path, description: "is required" }];
   const violations: Violation[] = [];
   if (schema.recordIdColumn === "") {
@@ -70,14 +71,14 @@ export function checkSchema(path: string, schema: Schema | undefined): Violation
       violations.push({ field: `${path}.timestamp_column`, description: "must differ from record_id_column" });
     }
   }
-  if (schema.fields.length > schemaLimits.maxFields) {
-    violations.push({ field: `${path}.fields`, description: `must hold at most ${schemaLimits.maxFields} fields` });
+  if (schema.fields.length > limits.maxFields) {
+    violations.push({ field: `${path}.fields`, description: `holds ${schema.fields.length} fields; at most ${limits.maxFields} (SIGHTLINE_MAX_SCHEMA_FIELDS)` });
     return violations;
   }
   const firstIndex = new Map<string, number>();
   schema.fields.forEach((field, i) => {
     const fieldPath = `${path}.fields[${i}]`;
-    violations.push(...checkField(fieldPath, field));
+    violations.push(...checkField(fieldPath, field, limits));
     const earlier = firstIndex.get(field.name);
     if (earlier !== undefined) {
       violations.push({ field: `${fieldPath}.name`, description: `duplicates fields[${earlier}].name "${field.name}"` });

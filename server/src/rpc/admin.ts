@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { authorizeAdmin, authorizeProject, boundProject } from "../auth/principal.js";
-import { checkResourceName } from "../catalog/names.js";
+import { checkResourceName, checkStoredText } from "../catalog/names.js";
 import { parsePageRequest } from "../catalog/paging.js";
 import { invalidArgument, throwIfInvalid } from "../errors.js";
 import {
@@ -21,7 +21,7 @@ import type { RpcDeps } from "./deps.js";
 const maxDisplayNameLength = 256;
 
 function checkDisplayName(field: string, value: string) {
-  return value.length > maxDisplayNameLength ? [{ field, description: `must be at most ${maxDisplayNameLength} characters` }] : [];
+  return value.length > maxDisplayNameLength ? [{ field, description: `must be at most ${maxDisplayNameLength} characters` }] : checkStoredText(field, value);
 }
 
 export function registerAdmin(router: ConnectRouter, { store }: RpcDeps): void {

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { authorizeProject } from "../auth/principal.js";
 import { checkModel } from "../catalog/model.js";
-import { checkResourceNames } from "../catalog/names.js";
+import { checkResourceNames, checkStoredText } from "../catalog/names.js";
 import { parsePageRequest } from "../catalog/paging.js";
 import { checkSchema } from "../catalog/schema.js";
 import { invalidArgument, throwIfInvalid } from "../errors.js";
@@ -52,7 +52,8 @@ function checkChildRef(ref: ChildRef): void {
   throwIfInvalid(checkResourceNames({ project: ref.project, collection: ref.collection, name: ref.name }));
 }
 
-export function registerCatalog(router: ConnectRouter, { store, queues }: RpcDeps): void {
+export function registerCatalog(router: ConnectRouter, { store, queues, config }: RpcDeps): void {
+  const schemaLimits = config.schema;
   router.service(CatalogService, {
     async createDataCollection(req, ctx) {
       const collection = req.collection;
@@ -60,7 +61,8 @@ export function registerCatalog(router: ConnectRouter, { store, queues }: RpcDep
       authorizeProject(ctx, collection.project);
       throwIfInvalid([
         ...checkResourceNames({ "collection.project": collection.project, "collection.name": collection.name }),
-        ...checkSchema("collection.schema", collection.schema),
+        ...checkStoredText("collection.display_name", collection.displayName),
+        ...checkSchema("collection.schema", collection.schema, schemaLimits),
       ]);
       await requireProject(store, collection.project);
       // checkSchema has refused an absent schema above.
@@ -90,7 +92,7 @@ export function registerCatalog(router: ConnectRouter, { store, queues }: RpcDep
       authorizeProject(ctx, req.project);
       throwIfInvalid([
         ...checkResourceNames({ project: req.project, collection: req.collection }),
-        ...checkSchema("schema", req.schema),
+        ...checkSchema("schema", req.schema, schemaLimits),
       ]);
       const collection = await updateSchema(store, req.project, req.collection, req.schema!, req.expectedSchemaVersion);
       await queues.requestCollectionStats(req.project, req.collection);

@@ -40,9 +40,18 @@ export function prepareBatch(target: ResolvedTarget, batch: RecordBatch, limits:
   return { rows: plan.rows, kinds: outcome.kinds, errors: outcome.errors, writes: outcome.writes, rejected };
 }
 
-/** A call that is already cancelled or past its deadline writes nothing more. */
+/**
+ * A call that is already cancelled or past its deadline writes nothing more. It ends with the code of what ended it:
+ * CANCELED for a client that went away, DEADLINE_EXCEEDED, or UNAVAILABLE when the server's shutdown cut it, which
+ * tells the client to retry elsewhere (docs/api.md).
+ */
 export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new ConnectError("the call was cancelled before the batch was written", Code.Canceled);
+  if (!signal.aborted) return;
+  const reason: unknown = signal.reason;
+  if (!(reason instanceof ConnectError) || reason.code === Code.Canceled) {
+    throw new ConnectError("the call was cancelled before the batch was written", Code.Canceled);
+  }
+  throw new ConnectError(`${reason.rawMessage}; the batch was not written`, reason.code);
 }
 
 export async function ingestBatch(
@@ -51,7 +60,7 @@ export async function ingestBatch(
   batch: RecordBatch,
   limits: IngestConfig,
   signal: AbortSignal,
-  write: (batch: BatchWrite) => Promise<void> = (batch) => writeRecords(store, target, batch, limits.writeChunkRows),
+  write: (batch: PreparedBatch) => Promise<void> = (batch) => writeRecords(store, target, batch, limits.writeChunkRows),
 ): Promise<BatchResult> {
   const prepared = prepareBatch(target, batch, limits);
   throwIfAborted(signal);

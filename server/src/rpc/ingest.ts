@@ -24,6 +24,7 @@ import type { Store } from "../store/db.js";
 import { findRecords, resolveTarget, writeRecords, type BatchWrite, type ResolvedTarget } from "../store/records.js";
 import type { RpcDeps } from "./deps.js";
 import { BatchRefused, ingestBatch, prepareBatch, throwIfAborted, type PreparedBatch } from "./ingest-batch.js";
+import { IdleTimeout, IdleWatch } from "./stream-idle.js";
 import { StreamWindow } from "./stream-window.js";
 import { WriteCoalescer } from "../store/write-coalescer.js";
 
@@ -32,6 +33,11 @@ const defaultReadBatch = 1000;
 /** Bulk writes one Stream keeps out at once: enough to write each message as it comes while the database keeps up. */
 const streamBulkWrites = 4;
 const maxReadBatch = 10_000;
+/**
+ * Record IDs one read may select. They become one `$in` of document IDs, and past a few hundred thousand that query
+ * outgrows the 16 MiB a MongoDB command may hold: the driver failed to encode it and the call ended INTERNAL.
+ */
+const maxReadRecordIds = 10_000;
 
 function prefixed(prefix: string, violations: Violation[]): Violation[] {
   return violations.map((v) => ({ field: v.field.replace(/^batch/, prefix), description: v.description }));
@@ -42,38 +48,59 @@ async function readHeader<M extends UploadRequest | StreamRequest>(
   iterator: AsyncIterator<M>,
   store: Store,
   ctx: HandlerContext,
+  idle: IdleWatch,
 ): Promise<{ target: ResolvedTarget; header: Target }> {
-  const first = await iterator.next();
-  if (first.done === true || first.value.message.case !== "header") {
-    throw invalidArgument([{ field: "header", description: "the first message must be the header naming the target" }]);
+  try {
+    const first = await idle.next(iterator);
+    if (first.done === true || first.value.message.case !== "header") {
+      throw invalidArgument([{ field: "header", description: "the first message must be the header naming the target" }]);
+    }
+    const header = first.value.message.value;
+    authorizeProject(ctx, header.project);
+    return { target: await resolveTarget(store, header, "write"), header };
+  } catch (err) {
+    idle.close();
+    throw err;
   }
-  const header = first.value.message.value;
-  authorizeProject(ctx, header.project);
-  return { target: await resolveTarget(store, header, "write"), header };
+}
+
+function uploadOutcome(batches: number): string {
+  if (batches === 0) return "nothing was written";
+  return batches === 1 ? "the batch received is written" : `the ${batches} batches received are written`;
 }
 
 function readRequestChecks(req: ReadRecordsRequest): Violation[] {
   const violations: Violation[] = [];
   if (req.batchSize < 0 || req.batchSize > maxReadBatch) violations.push({ field: "batch_size", description: `must be between 0 and ${maxReadBatch}` });
+  if (req.recordIds.length > maxReadRecordIds) {
+    violations.push({ field: "record_ids", description: `holds ${req.recordIds.length} IDs; a read selects at most ${maxReadRecordIds}` });
+  }
   req.kinds.forEach((kind, i) => {
     if (!allKinds.includes(kind)) violations.push({ field: `kinds[${i}]`, description: "is not a data kind" });
   });
   return violations;
 }
 
-export function registerIngest(router: ConnectRouter, { store, queues, config, log, influencesOnIngest: influences }: RpcDeps): void {
+export function registerIngest(router: ConnectRouter, { store, queues, config, log, influencesOnIngest: influences, ingestMetrics }: RpcDeps): void {
   const limits: IngestConfig = config.ingest;
   const recount = (target: ResolvedTarget) => queues.requestCollectionStats(target.project, target.collection.name);
-  /** Every write of the three ways in: the records, then influence jobs for models that compute them on ingest. */
-  const writeThen = (target: ResolvedTarget, write: (batch: BatchWrite) => Promise<void>) => async (batch: BatchWrite) => {
+  /**
+   * Every write of the three ways in: the records, then (once they are durable) their count in the metrics, then
+   * influence jobs for models that compute them on ingest.
+   */
+  const writeThen = (target: ResolvedTarget, write: (batch: BatchWrite) => Promise<void>) => async (batch: PreparedBatch) => {
     await write(batch);
+    ingestMetrics.written(batch);
     await influences.afterWrite(target, batch);
   };
 
   router.service(IngestService, {
     async upload(requests, ctx) {
       const iterator = requests[Symbol.asyncIterator]();
-      const { target } = await readHeader(iterator, store, ctx);
+      let index = 0;
+      // Measured only while the server waits for the next message: not while a full window holds the client back.
+      const idle = new IdleWatch(limits.streamIdleTimeoutMs, () => uploadOutcome(index));
+      const { target } = await readHeader(iterator, store, ctx, idle);
       const summary = new SummaryBuilder(limits.maxRowErrors);
       // Batches are validated in order as they arrive and written up to a window at once, so validation, the
       // network and the database overlap; a batch sharing a record ID with one in flight waits for it.
@@ -82,9 +109,8 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
       const settleWindow = async () => {
         for (let entry = window.shift(); entry !== undefined; entry = window.shift()) await entry.done;
       };
-      let index = 0;
       try {
-        for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+        for (let next = await idle.next(iterator); next.done !== true; next = await idle.next(iterator)) {
           if (next.value.message.case !== "batch") {
             throw invalidArgument([{ field: `messages[${index + 1}]`, description: "only the first message may be a header" }]);
           }
@@ -107,7 +133,12 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
           index += 1;
         }
         await settleWindow();
+      } catch (err) {
+        // The batches taken before the client went quiet are written before the call ends, as its message says.
+        if (err instanceof IdleTimeout) await settleWindow();
+        throw err;
       } finally {
+        idle.close();
         if (index > 0) await recount(target);
       }
       return create(UploadResponseSchema, { summary: summary.build() });
@@ -115,7 +146,10 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
 
     async *stream(requests, ctx) {
       const iterator = requests[Symbol.asyncIterator]();
-      const { target } = await readHeader(iterator, store, ctx);
+      let headerRead = false;
+      const idle = new IdleWatch(limits.streamIdleTimeoutMs, () => (headerRead ? "every batch received before is acked" : "nothing was written"));
+      const { target } = await readHeader(iterator, store, ctx, idle);
+      headerRead = true;
       const window = new StreamWindow<StreamResponse>(limits.streamWindow);
       const coalescer = new WriteCoalescer(store, target, limits.writeChunkRows, streamBulkWrites);
       const write = writeThen(target, (batch) => coalescer.write(batch));
@@ -149,7 +183,8 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
       void (async () => {
         for (;;) {
           while (window.full) await new Promise<void>((r) => (wakeReader = r));
-          const next = await iterator.next();
+          // The client is idle only when it has nothing in flight: with batches unacked it may be waiting for acks.
+          const next = await idle.next(iterator, window.size === 0);
           if (next.done === true) return;
           const message = next.value.message;
           if (message.case !== "batch") throw invalidArgument([{ field: "message", description: "only the first message may be a header" }]);
@@ -159,10 +194,12 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
         }
       })().then(
         () => {
+          idle.close();
           readerDone = true;
           nudgeSender();
         },
         (err: unknown) => {
+          idle.close();
           readerError = err;
           readerDone = true;
           nudgeSender();
@@ -178,6 +215,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
         }
         const ack = await head.done;
         window.shift();
+        if (window.size === 0) idle.timeWait();
         const wake = wakeReader;
         wakeReader = undefined;
         wake?.();

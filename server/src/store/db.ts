@@ -129,8 +129,16 @@ export interface Store {
   artifacts: Collection<ArtifactDoc>;
 }
 
-export async function openStore(url: string, database: string): Promise<Store> {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000, appName: "sightline" });
+/** `observeCommands`, when given, is attached before connecting, so it sees every command including the index builds. */
+export async function openStore(url: string, database: string, observeCommands?: (client: MongoClient) => void): Promise<Store> {
+  const client = new MongoClient(url, {
+    serverSelectionTimeoutMS: 5000,
+    connectTimeoutMS: 5000,
+    appName: "sightline",
+    // Off unless observed: command events make the driver decode every reply a second time.
+    monitorCommands: observeCommands !== undefined,
+  });
+  observeCommands?.(client);
   await client.connect();
   const db = client.db(database);
   const store: Store = {

@@ -3,6 +3,8 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { PageRequest } from "../catalog/paging.js";
 import { alreadyExists, isDuplicateKey, notFound } from "../errors.js";
 import { InfluenceOptionsSchema, ModelSchema, PredictionFieldSchema, type InfluenceOptions, type Model } from "../gen/sightline/v1/resources_pb.js";
+import { DataKind } from "../gen/sightline/v1/records_pb.js";
+import { collectionTargetsPattern, modelKindKey } from "../ingest/layout.js";
 import { docId, listPage, type InfluenceOptionsDoc, type ModelDoc, type Page, type Store } from "./db.js";
 import { deleteArtifacts } from "./artifacts.js";
 import { deleteMonitoring } from "./monitoring-results.js";
@@ -70,6 +72,13 @@ export async function listModels(store: Store, project: string, collection: stri
 export async function deleteModel(store: Store, project: string, collection: string, name: string): Promise<void> {
   const result = await store.models.deleteOne({ _id: docId(project, collection, name) });
   if (result.deletedCount === 0) throw notFound("model", name);
+  // Records hold each model's predictions and influences under the model's name. Left in place, a model created later
+  // under the same name inherited them, typed by the old model's prediction fields (ReadRecords then failed INTERNAL).
+  const kinds = [modelKindKey[DataKind.PREDICTIONS], modelKindKey[DataKind.INFLUENCES]];
+  await store.records.updateMany(
+    { ct: collectionTargetsPattern(project, collection), $or: kinds.map((k) => ({ [`${k.written}.${name}`]: { $exists: true } })) },
+    { $unset: Object.fromEntries(kinds.flatMap((k) => [[`${k.values}.${name}`, ""], [`${k.written}.${name}`, ""]])) },
+  );
   await deleteMonitoring(store, project, collection, name);
   await deleteArtifacts(store, project, collection, name);
 }
