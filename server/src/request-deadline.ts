@@ -31,7 +31,9 @@ export function applyRequestDeadline(req: Readable & { headers: IncomingHttpHead
   const deadline = Date.now() + ms;
   const read = req[Symbol.asyncIterator].bind(req);
   let timer: NodeJS.Timeout | undefined;
-  let expired: Promise<never> | undefined;
+  let expired: ConnectError | undefined;
+  // The reads waiting when the deadline passes; each leaves the set when it settles, so a long stream keeps none.
+  const waiting = new Set<(err: ConnectError) => void>();
   const stop = () => clearTimeout(timer);
   req.once("end", stop);
   req.once("close", stop);
@@ -39,13 +41,28 @@ export function applyRequestDeadline(req: Readable & { headers: IncomingHttpHead
     configurable: true,
     value() {
       const it = read();
-      expired ??= new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ConnectError("the deadline passed while the request was still being received", Code.DeadlineExceeded)), Math.max(0, deadline - Date.now()));
-      });
-      // Observed only by a read in progress.
-      expired.catch(() => undefined);
+      timer ??= setTimeout(() => {
+        expired = new ConnectError("the deadline passed while the request was still being received", Code.DeadlineExceeded);
+        for (const reject of waiting) reject(expired);
+        waiting.clear();
+      }, Math.max(0, deadline - Date.now()));
       const wrapped: AsyncIterableIterator<unknown> = {
-        next: () => Promise.race([it.next(), expired!]),
+        next: () => {
+          if (expired !== undefined) return Promise.reject(expired);
+          return new Promise<IteratorResult<unknown>>((resolve, reject) => {
+            waiting.add(reject);
+            it.next().then(
+              (result) => {
+                waiting.delete(reject);
+                resolve(result);
+              },
+              (err: unknown) => {
+                waiting.delete(reject);
+                reject(err);
+              },
+            );
+          });
+        },
         return: async (value?: unknown) => {
           stop();
           return (await it.return?.(value)) ?? { done: true, value };

@@ -83,6 +83,7 @@ describe("reflection through grpcurl", () => {
       "sightline.v1.AdminService",
       "sightline.v1.CatalogService",
       "sightline.v1.IngestService",
+      "sightline.v1.ModelService",
       "sightline.v1.MonitoringService",
     ]);
   });
