@@ -38,7 +38,11 @@ const maxMessageText = 2000;
 const maxQuotedName = 200;
 
 function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+  if (text.length <= max) return text;
+  // Never between the halves of a surrogate pair: a lone half cannot be percent-encoded into grpc-message, and
+  // connect-node then failed to answer the call at all.
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
+  return `${text.slice(0, end)}… (${text.length - end} more characters)`;
 }
 
 export function invalidArgument(violations: Violation[], summary?: string, reason: ErrorReason = ErrorReason.INVALID_ARGUMENT): ConnectError {

@@ -1,7 +1,6 @@
 // Builds the whole server from a config: storage, queues, health, routes and the listener. main.ts and the tests
 // both start it through here.
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Redis } from "ioredis";
 import { authInterceptor } from "./auth/interceptor.js";
 import { withConsoleFiles } from "./console/files.js";
@@ -36,6 +35,7 @@ import { commandObserver, startMetricsPort } from "./telemetry/process.js";
 import { queueReadTimeoutMs, registerQueueDepths } from "./telemetry/queues.js";
 import { createRegistry } from "./telemetry/registry.js";
 import { rpcMetricsInterceptor } from "./telemetry/rpc.js";
+import { nodeAdapter } from "./node-adapter.js";
 import { listen } from "./transport.js";
 
 const servedFiles = [
@@ -101,7 +101,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   registerQueueDepths(registry, [queues.collectionStats, queues.monitoring, queues.compute, queues.computeChunks], queueReadTimeoutMs);
   const monitor = await startMonitor(config, store, redis, log);
   const shutdownController = new AbortController();
-  const handler = connectNodeAdapter({
+  const handler = nodeAdapter({
     routes: routes({ store, queues, log, config, influencesOnIngest: new InfluencesOnIngest(store, queues, log), ingestMetrics: new IngestMetrics(registry) }, monitor),
     // Metrics outermost: they see authentication refusals, and the codes the auth interceptor maps errors to.
     interceptors: [rpcMetricsInterceptor(registry, sightlineServices), authInterceptor(store, config.adminKey, log)],
@@ -109,6 +109,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     writeMaxBytes: config.maxMessageBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     shutdownSignal: shutdownController.signal,
+    onAbandoned: (procedure, answered, error) => {
+      if (answered === Code.Internal) log.error("call failed", { procedure, code: answered, error });
+      else log.debug("call refused", { procedure, code: answered, message: String(error) });
+    },
   });
   // The web console: on its own HTTP/1.1 port, and with TLS on the main port too, where ALPN admits browsers.
   const consoleSite = consoleFilesFor(config, log);

@@ -30,8 +30,9 @@ export function checkFieldName(field: string, name: string): Violation[] {
 }
 
 /**
- * Free text the service stores as given (display names, categories, class labels). The one character refused is NUL:
- * FerretDB keeps documents in PostgreSQL, whose text cannot hold it, so storing it failed with INTERNAL.
+ * Free text the service stores or looks up as given (display names, categories, class labels, API key IDs).
+ * The one character refused is NUL: FerretDB keeps documents in PostgreSQL, whose text cannot hold it, so storing it,
+ * or a query holding it, failed with INTERNAL.
  */
 export function checkStoredText(field: string, text: string): Violation[] {
   return text.includes("\u0000") ? [{ field, description: "must not contain NUL characters" }] : [];

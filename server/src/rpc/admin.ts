@@ -73,6 +73,7 @@ export function registerAdmin(router: ConnectRouter, { store }: RpcDeps): void {
       authorizeAdmin(ctx);
       throwIfInvalid(checkResourceName("project", req.project));
       if (req.id === "") throw invalidArgument([{ field: "id", description: "is required" }]);
+      throwIfInvalid(checkStoredText("id", req.id));
       return create(RevokeApiKeyResponseSchema, { apiKey: await revokeApiKey(store, req.project, req.id) });
     },
   });
