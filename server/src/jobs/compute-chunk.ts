@@ -6,7 +6,7 @@ import { UnrecoverableError, type Job } from "bullmq";
 import type { ComputeConfig, IngestConfig } from "../config.js";
 import { TargetSchema } from "../gen/sightline/v1/records_pb.js";
 import { InfluenceAlgorithm } from "../gen/sightline/v1/resources_pb.js";
-import { productionTarget, recordDocId, splitTarget, targetKey } from "../ingest/layout.js";
+import { productionTarget, splitTarget, targetKey } from "../ingest/layout.js";
 import { kernelShap } from "../influence/kernel-shap.js";
 import type { LoadedArtifact } from "../influence/load-artifact.js";
 import { featureProjection, featureRows, influenceBatch, predictionBatch, type FeatureRows } from "../influence/record-rows.js";
@@ -14,7 +14,7 @@ import { treeShap } from "../influence/tree-shap.js";
 import type { Logger } from "../log.js";
 import { prepareBatch } from "../rpc/ingest-batch.js";
 import { docId, type CollectionDoc, type Store } from "../store/db.js";
-import { resolveTarget, writeRecords } from "../store/records.js";
+import { priorProjection, readRecordsById, resolveTarget, writeRecords } from "../store/records.js";
 import { artifactFor, backgroundFor } from "./artifact-cache.js";
 import type { ComputeChunkData, ComputeChunkResult, ResolvedInfluenceOptions } from "./compute-spec.js";
 
@@ -60,10 +60,8 @@ export function computeChunkProcessor(store: Store, config: ComputeJobConfig, lo
     const loaded = await artifactFor(store, collection, model, d.artifactVersion, config.compute);
     const production = d.split === undefined;
     const ct = targetKey(d.project, d.collection, production ? productionTarget : splitTarget(d.split!));
-    const docs = await store.records
-      .find({ ct, _id: { $in: d.recordIds.map((id) => recordDocId(ct, id)) } }, { projection: featureProjection(loaded.binding.features), batchSize: d.recordIds.length + 1 })
-      .toArray();
-    const rows = featureRows(docs, loaded.binding.features, production);
+    const found = await readRecordsById(store, ct, d.recordIds, { ...featureProjection(loaded.binding.features), ...priorProjection });
+    const rows = featureRows([...found.values()], loaded.binding.features, production);
     const empty: ComputeChunkResult = { records: d.recordIds.length, written: 0, rejected: 0, algorithm: d.options?.algorithm ?? InfluenceAlgorithm.UNSPECIFIED, exact: true, base: undefined };
     if (rows.rows === 0) return empty;
 
@@ -79,7 +77,7 @@ export function computeChunkProcessor(store: Store, config: ComputeJobConfig, lo
     const destination = d.split === undefined ? { case: "production" as const, value: true } : { case: "split" as const, value: d.split };
     const target = await resolveTarget(store, create(TargetSchema, { project: d.project, collection: d.collection, model: d.model, destination }), "write");
     const prepared = prepareBatch(target, computed.batch, config.ingest);
-    await writeRecords(store, target, prepared, config.ingest.writeChunkRows);
+    await writeRecords(store, target, prepared, config.ingest.writeChunkRows, found);
     if (prepared.errors.length > 0) {
       log.warn("computed values refused by the ingest rules", { job: job.id, model: d.model, kind: d.kind, rejected: prepared.errors.length, first: prepared.errors[0]?.description });
     }

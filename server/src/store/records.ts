@@ -77,8 +77,8 @@ export interface BatchWrite {
   rejected: RejectedRow[];
 }
 
-/** Point reads of existing records run this many at a time: `_id` equality is the one lookup every store serves well. */
-const priorReadConcurrency = 16;
+/** Point reads of records run this many at a time: `_id` equality is the one lookup every store serves well. */
+const pointReadConcurrency = 16;
 
 /**
  * Writes accepted rows: first as inserts of whole new records, then, for the records that already exist, as upserts
@@ -91,12 +91,16 @@ const priorReadConcurrency = 16;
  *
  * Existing records are read first, for the hour they were in (a late label carries no time of its own, and a
  * record whose event time changes leaves its old hour) and for the kinds they already hold (overwrites are
- * counted). The buckets touched are marked last, once every record is durable: see bucket-marks.ts.
+ * counted). The buckets touched are marked last, once every record is durable: see bucket-marks.ts. A caller that
+ * has just read the records it writes (a compute job) passes them as `known`, read with `priorProjection`: those
+ * are neither inserted first nor read again.
  */
-export async function writeRecords(store: Store, target: ResolvedTarget, batch: BatchWrite, chunkRows: number): Promise<void> {
+export async function writeRecords(store: Store, target: ResolvedTarget, batch: BatchWrite, chunkRows: number, known?: ReadonlyMap<string, PriorRecord>): Promise<void> {
   const deltas = new BucketDeltas();
   for (const r of batch.rejected) deltas.reject(r.hour, r.reason);
-  const existing = await insertNewRecords(store, target.key, batch.writes);
+  const knownWrites = known === undefined ? [] : batch.writes.filter((w) => known.has(w.recordId));
+  const unknownWrites = known === undefined ? batch.writes : batch.writes.filter((w) => !known.has(w.recordId));
+  const existing = [...knownWrites, ...(await insertNewRecords(store, target.key, unknownWrites))];
   const existingIds = new Set(existing.map((w) => w.recordId));
   for (const w of batch.writes) {
     if (existingIds.has(w.recordId)) continue;
@@ -105,7 +109,9 @@ export async function writeRecords(store: Store, target: ResolvedTarget, batch: 
     if (hour !== undefined || !target.production) deltas.touch(hour);
   }
   if (existing.length > 0) {
-    const prior = await readPriorRecords(store, target.key, existing);
+    const prior = new Map<string, PriorRecord>(known);
+    const unread = existing.filter((w) => !prior.has(w.recordId)).map((w) => w.recordId);
+    for (const [recordId, doc] of await readRecordsById(store, target.key, unread, priorProjection)) prior.set(recordId, doc);
     for (const w of existing) {
       const before = prior.get(w.recordId);
       const hour = bucketOfWrite(target, w, before);
@@ -128,7 +134,7 @@ export async function writeRecords(store: Store, target: ResolvedTarget, batch: 
   await markBuckets(store, target.key, deltas, chunkRows);
 }
 
-type PriorRecord = Pick<RecordDoc, "ts" | "wf" | "wl" | "wx" | "wp" | "wi">;
+export type PriorRecord = Pick<RecordDoc, "ts" | "wf" | "wl" | "wx" | "wp" | "wi">;
 
 /** The bucket a write lands in: its own event time, else the record's; a split is one bucket. */
 function bucketOfWrite(target: ResolvedTarget, w: RowWrite, before: PriorRecord | undefined): number | undefined {
@@ -148,19 +154,25 @@ function overwritesKind(w: RowWrite, before: PriorRecord): boolean {
   return false;
 }
 
-async function readPriorRecords(store: Store, key: string, writes: RowWrite[]): Promise<Map<string, PriorRecord>> {
-  const prior = new Map<string, PriorRecord>();
-  const projection = { ts: 1, wf: 1, wl: 1, wx: 1, wp: 1, wi: 1 };
+/** What `writeRecords` needs to know of a record that exists: its event time and which kinds it holds. */
+export const priorProjection = { ts: 1, wf: 1, wl: 1, wx: 1, wp: 1, wi: 1 } as const;
+
+/**
+ * Reads records by ID as concurrent point reads. FerretDB runs `_id: {$in: [...]}` as a scan of the whole records
+ * table, so its cost grows with the database rather than with the list; a `findOne` by `_id` is an index lookup.
+ */
+export async function readRecordsById(store: Store, key: string, recordIds: string[], projection: Record<string, 1>): Promise<Map<string, RecordDoc>> {
+  const found = new Map<string, RecordDoc>();
   let next = 0;
   const reader = async () => {
-    while (next < writes.length) {
-      const recordId = writes[next++]!.recordId;
+    while (next < recordIds.length) {
+      const recordId = recordIds[next++]!;
       const doc = await store.records.findOne({ _id: recordDocId(key, recordId) }, { projection });
-      if (doc !== null) prior.set(recordId, doc);
+      if (doc !== null) found.set(recordId, doc);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(priorReadConcurrency, writes.length) }, reader));
-  return prior;
+  await Promise.all(Array.from({ length: Math.min(pointReadConcurrency, recordIds.length) }, reader));
+  return found;
 }
 
 /** Inserts the rows whose records are new; returns the rows whose records already existed, in their order. */
