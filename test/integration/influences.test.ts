@@ -340,6 +340,33 @@ describe("influences and predictions against shap and onnxruntime", () => {
     expect(await read()).toEqual(once);
   });
 
+  // KERNEL_SHAP asked of a tree ensemble takes the tree-path evaluator; with five features it enumerates every
+  // coalition, so its values are the exact interventional Shapley values that shap's TreeExplainer computes.
+  it.each(reference.cases.filter((c) => c.tree && c.name !== "mlp12").map((c) => [c.name]))(
+    "KernelSHAP asked of the tree ensemble %s gives TreeExplainer's values within 1e-6",
+    async (name) => {
+      const c = caseOf(name);
+      const model = `${name}_kernel`;
+      await createModel("c5", model, scoreTypes[c.scoreType]);
+      await models.uploadModelArtifact(uploadMessages({ collection: "c5", model }, artifactBytes(c)));
+      const target = { project: P, collection: "c5", model, scope: { case: "split" as const, value: "explain" } };
+      const r = await runJob((await models.computeInfluences({ ...target, options: { algorithm: InfluenceAlgorithm.KERNEL_SHAP } })).jobId);
+      expect(r.algorithm).toBe(InfluenceAlgorithm.KERNEL_SHAP);
+      expect(r.exact).toBe(true);
+      expect(Math.abs(r.base! - c.treeShapBase!)).toBeLessThanOrEqual(1e-6);
+      const read = await readKind(client, { project: P, collection: "c5", destination: { case: "split", value: "explain" }, model }, DataKind.INFLUENCES);
+      const influences = rowsById(read.ids, read.columns, reference.features);
+      expect(influences.size).toBe(reference.explain.length);
+      reference.explain.forEach((_, i) => {
+        influences.get(explainId(i))!.forEach((v, j) => {
+          const diff = Math.abs(v - c.treeShap![i]![j]!);
+          note("KernelSHAP by tree paths vs shap.TreeExplainer", diff);
+          expect(diff, `${name} row ${i} feature ${j}`).toBeLessThanOrEqual(1e-6);
+        });
+      });
+    },
+  );
+
   it("computes influences for production records as they are ingested when the model asks for it", async () => {
     const c = caseOf("gbr");
     await createModel("c5", "gbr_auto", ScoreType.REGRESSION, { onIngest: true });

@@ -8,10 +8,27 @@
 //
 // Model evaluation dominates the cost (coalitions × background rows per explained row), so the mixed rows of
 // consecutive explained rows are streamed into two reusable buffers of `maxBatchRows` rows: one is filled while
-// the evaluator works on the other, and each call is as full as possible.
+// the evaluator works on the other, and each call is as full as possible. A model whose v(S) can be computed without
+// mixed rows (a tree ensemble's raw sum, tree-coalitions.ts) supplies a CoalitionEvaluator instead; the coalitions,
+// weights and solves are the same either way.
 
 /** Evaluates the model's score (one number per row) for `rows` (nRows*nFeatures, row-major float64). */
 export type BatchEvaluator = (rows: Float64Array, nRows: number) => Promise<Float64Array>;
+
+/** Evaluates the game itself for one explained row at a time, against the background it was built for. */
+export interface CoalitionEvaluator {
+  /** Background rows it was built for; must be kernelShap's nBg. */
+  readonly nBg: number;
+  /** The model's score for each of `nRows` rows, as a BatchEvaluator returns it: gives v(∅) and f(x). */
+  score(rows: Float64Array, nRows: number): Float64Array;
+  /**
+   * Writes Σ_b f(x_S, b_rest) over the background rows into out[k] for `count` coalitions, given over `varying`:
+   * coalition k is bitmask k + 1 (bit i for varying[i]) when `masks` is undefined, else row k of `masks`
+   * (count × varying.length, 1 for a member). A feature outside `varying` equals x in every background row, so
+   * either side may supply it.
+   */
+  coalitionSums(x: Float64Array, varying: Int32Array, count: number, masks: Uint8Array | undefined, out: Float64Array): void;
+}
 
 export interface KernelShapOptions {
   /** Coalitions to evaluate per explained row when sampling (shap's nsamples). */
@@ -50,12 +67,12 @@ const MAX_EXACT_FEATURES = 30;
 const MAX_COALITIONS = 2 ** 30;
 
 /**
- * Explains `nRows` rows against `nBg` background rows. The evaluator is never called concurrently with itself;
+ * Explains `nRows` rows against `nBg` background rows. A BatchEvaluator is never called concurrently with itself;
  * the buffer it receives is only valid until its promise settles, and the array it returns is read before the
- * next call, so it may reuse its output buffer.
+ * next call, so it may reuse its output buffer. A CoalitionEvaluator must have been built on this `background`.
  */
 export async function kernelShap(
-  f: BatchEvaluator,
+  f: BatchEvaluator | CoalitionEvaluator,
   background: Float64Array,
   nBg: number,
   nFeatures: number,
@@ -65,7 +82,11 @@ export async function kernelShap(
 ): Promise<KernelShapResult> {
   validate(background, nBg, nFeatures, rows, nRows, opts);
   const job = new Job(background, nBg, nFeatures, rows, nRows, opts);
-  await job.run(f);
+  if (typeof f === "function") await job.run(f);
+  else {
+    if (f.nBg !== nBg) throw new RangeError(`the coalition evaluator was built for ${f.nBg} background rows, not ${nBg}`);
+    await job.runCoalitions(f);
+  }
   return { values: job.values, base: job.base, fx: job.fx, exact: job.allExact };
 }
 
@@ -401,14 +422,31 @@ class Job {
       const pending = f(input, cur.n);
       // Build the next batch while the evaluator (e.g. onnxruntime on its own threads) works on this one.
       this.fill(spare);
-      const out = await pending;
-      if (!(out instanceof Float64Array) || out.length !== cur.n) {
-        throw new RangeError(`evaluator returned ${describe(out)} for ${cur.n} rows; expected a Float64Array of length ${cur.n}`);
-      }
-      this.scatter(cur, out);
+      this.scatter(cur, checked(await pending, cur.n));
       const t = cur;
       cur = spare;
       spare = t;
+    }
+    this.finishReady();
+  }
+
+  /** The same plans, accumulators and solves as `run`, with each row's coalition sums from the evaluator. */
+  async runCoalitions(g: CoalitionEvaluator): Promise<void> {
+    const M = this.M;
+    const bg = checked(g.score(this.background, this.nBg), this.nBg);
+    for (let b = 0; b < this.nBg; b++) this.baseAcc[0]! += bg[b]!;
+    this.fx.set(checked(g.score(this.rows, this.nRows), this.nRows));
+    this.processed = this.nBg + this.nRows;
+    for (let row = 0; row < this.nRows; row++) {
+      const plan = this.makePlan(row, this.processed);
+      if (plan.count > 0) {
+        const out = plan.acc.subarray(plan.accOffset, plan.accOffset + plan.count);
+        g.coalitionSums(this.rows.subarray(row * M, row * M + M), plan.varying, plan.count, plan.exactMode ? undefined : plan.masks, out);
+      }
+      this.processed = plan.streamEnd;
+      this.finishReady();
+      // The evaluator is synchronous; yielding between rows keeps a worker's event loop (its job lock renewals) alive.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.finishReady();
   }
@@ -461,6 +499,8 @@ class Job {
             break;
           }
           plan = this.makePlan(this.cursorRow, this.streamPos + chunk.n);
+          this.fillTile(plan.row);
+          this.membersOf = -1;
           this.cursorPlan = plan;
           this.cursorCoalition = 0;
           this.cursorBg = 0;
@@ -562,8 +602,6 @@ class Job {
     }
     plan.streamEnd = start + plan.count * nBg;
     this.pending.push(plan);
-    this.fillTile(row);
-    this.membersOf = -1;
     return plan;
   }
 
@@ -702,6 +740,13 @@ function mkPlan(
   complete: boolean,
 ): Plan {
   return { row, varying, exactMode, count, masks, weights, acc, accOffset, complete, streamEnd: 0 };
+}
+
+function checked(out: unknown, n: number): Float64Array {
+  if (!(out instanceof Float64Array) || out.length !== n) {
+    throw new RangeError(`evaluator returned ${describe(out)} for ${n} rows; expected a Float64Array of length ${n}`);
+  }
+  return out;
 }
 
 function describe(x: unknown): string {

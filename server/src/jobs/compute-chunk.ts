@@ -10,6 +10,7 @@ import { productionTarget, splitTarget, targetKey } from "../ingest/layout.js";
 import { kernelShap } from "../influence/kernel-shap.js";
 import type { LoadedArtifact } from "../influence/load-artifact.js";
 import { featureProjection, featureRows, influenceBatch, predictionBatch, type FeatureRows } from "../influence/record-rows.js";
+import { coalitionEvaluatorFor } from "../influence/tree-coalitions.js";
 import { treeShap } from "../influence/tree-shap.js";
 import type { Logger } from "../log.js";
 import { prepareBatch } from "../rpc/ingest-batch.js";
@@ -40,7 +41,9 @@ async function explain(store: Store, collection: CollectionDoc, loaded: LoadedAr
     const { values, base } = treeShap(loaded.ensemble, background.values, background.rows, rows.values, rows.rows);
     return { batch: influenceBatch(rows, features, values), algorithm: InfluenceAlgorithm.TREE_SHAP, exact: true, base };
   }
-  const result = await kernelShap((x, n) => loaded.score(x, n), background.values, background.rows, features.length, rows.values, rows.rows, {
+  // A tree ensemble's coalition values come from its paths, exactly and without building mixed rows.
+  const game = coalitionEvaluatorFor(loaded, background.values, background.rows) ?? ((x: Float64Array, n: number) => loaded.score(x, n));
+  const result = await kernelShap(game, background.values, background.rows, features.length, rows.values, rows.rows, {
     samples: options.kernelSamples,
     exactUpTo: Math.max(options.kernelSamples, 0),
     seed: options.seed,
