@@ -23,13 +23,14 @@ import * as ort from "onnxruntime-node";
 import { ferretdbServerEnv } from "../server/dev/services.js";
 import { loadConfig } from "../server/src/config.js";
 import { TargetSchema } from "../server/src/gen/sightline/v1/records_pb.js";
-import { recordDocId, splitTarget, targetKey } from "../server/src/ingest/layout.js";
+import { splitTarget, targetKey } from "../server/src/ingest/layout.js";
 import { kernelShap, type BatchEvaluator, type KernelShapResult } from "../server/src/influence/kernel-shap.js";
 import { parseOnnxModel } from "../server/src/influence/onnx-model.js";
-import { featureProjection, featureRows, influenceBatch } from "../server/src/influence/record-rows.js";
+import { influenceBatch } from "../server/src/influence/record-rows.js";
 import { treeCoalitionEvaluator } from "../server/src/influence/tree-coalitions.js";
 import { treeEnsembleOf, type TreeEnsemble } from "../server/src/influence/tree-ensemble.js";
 import { treeShap } from "../server/src/influence/tree-shap.js";
+import { readChunkRecords } from "../server/src/jobs/compute-chunk.js";
 import { collectionStatsQueueName, computeChunkQueueName, computeQueueName, monitoringQueueName } from "../server/src/jobs/queues.js";
 import { prepareBatch } from "../server/src/rpc/ingest-batch.js";
 import { docId, openStore } from "../server/src/store/db.js";
@@ -589,8 +590,8 @@ interface Replay {
 }
 
 /**
- * A chunk job's three steps made here, one chunk after another, with no worker running: the same find of the
- * chunk's records, treeShap on them, and the same write path (prepareBatch + writeRecords, with the worker's
+ * A chunk job's three steps made here, one chunk after another, with no worker running: the same point reads of
+ * the chunk's records, treeShap on them, and the same write path (prepareBatch + writeRecords, with the worker's
  * configuration). It rewrites the values already stored, as a retried chunk would.
  */
 async function replayChunks(server: BenchServer, collection: string, ensemble: TreeEnsemble, background: Float64Array): Promise<Replay> {
@@ -604,17 +605,16 @@ async function replayChunks(server: BenchServer, collection: string, ensemble: T
     const target = await resolveTarget(store, create(TargetSchema, { project: P, collection, model: MODEL, destination: { case: "split", value: "explain" } }), "write");
     const r: Replay = { chunks: 0, readMs: 0, computeMs: 0, writeMs: 0 };
     for (let start = 0; start < nRows; start += chunkRecords) {
-      const ids = Array.from({ length: Math.min(chunkRecords, nRows - start) }, (_, i) => recordDocId(ct, explainId(start + i)));
+      const ids = Array.from({ length: Math.min(chunkRecords, nRows - start) }, (_, i) => explainId(start + i));
       let t = performance.now();
-      const docs = await store.records.find({ ct, _id: { $in: ids } }, { projection: featureProjection(features), batchSize: ids.length + 1 }).toArray();
-      const rows = featureRows(docs, features, false);
+      const { found, rows } = await readChunkRecords(store, ct, ids, features, false);
       r.readMs += performance.now() - t;
       t = performance.now();
       const { values } = treeShap(ensemble, background, nBg, rows.values, rows.rows);
       r.computeMs += performance.now() - t;
       t = performance.now();
       const prepared = prepareBatch(target, influenceBatch(rows, features, values), config.ingest);
-      await writeRecords(store, target, prepared, config.ingest.writeChunkRows);
+      await writeRecords(store, target, prepared, config.ingest.writeChunkRows, found);
       r.writeMs += performance.now() - t;
       r.chunks++;
     }

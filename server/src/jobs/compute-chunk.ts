@@ -6,7 +6,7 @@ import { UnrecoverableError, type Job } from "bullmq";
 import type { ComputeConfig, IngestConfig } from "../config.js";
 import { TargetSchema } from "../gen/sightline/v1/records_pb.js";
 import { InfluenceAlgorithm } from "../gen/sightline/v1/resources_pb.js";
-import { productionTarget, splitTarget, targetKey } from "../ingest/layout.js";
+import { productionTarget, splitTarget, targetKey, type RecordDoc } from "../ingest/layout.js";
 import { kernelShap } from "../influence/kernel-shap.js";
 import type { LoadedArtifact } from "../influence/load-artifact.js";
 import { featureProjection, featureRows, influenceBatch, predictionBatch, type FeatureRows } from "../influence/record-rows.js";
@@ -14,7 +14,7 @@ import { coalitionEvaluatorFor } from "../influence/tree-coalitions.js";
 import { treeShap } from "../influence/tree-shap.js";
 import type { Logger } from "../log.js";
 import { prepareBatch } from "../rpc/ingest-batch.js";
-import { docId, type CollectionDoc, type Store } from "../store/db.js";
+import { docId, type CollectionDoc, type Store, type StoredField } from "../store/db.js";
 import { priorProjection, readRecordsById, resolveTarget, writeRecords } from "../store/records.js";
 import { artifactFor, backgroundFor } from "./artifact-cache.js";
 import type { ComputeChunkData, ComputeChunkResult, ResolvedInfluenceOptions } from "./compute-spec.js";
@@ -52,6 +52,15 @@ async function explain(store: Store, collection: CollectionDoc, loaded: LoadedAr
   return { batch: influenceBatch(rows, features, result.values), algorithm: InfluenceAlgorithm.KERNEL_SHAP, exact: result.exact, base: result.base };
 }
 
+/**
+ * A chunk's records and their feature rows. The records come back too, read with what `writeRecords` needs to know of
+ * them, so that writing the results neither inserts nor reads them again.
+ */
+export async function readChunkRecords(store: Store, ct: string, recordIds: string[], features: StoredField[], production: boolean): Promise<{ found: Map<string, RecordDoc>; rows: FeatureRows }> {
+  const found = await readRecordsById(store, ct, recordIds, { ...featureProjection(features), ...priorProjection });
+  return { found, rows: featureRows([...found.values()], features, production) };
+}
+
 export function computeChunkProcessor(store: Store, config: ComputeJobConfig, log: Logger) {
   return async (job: Job<ComputeChunkData, ComputeChunkResult>): Promise<ComputeChunkResult> => {
     const d = job.data;
@@ -63,8 +72,7 @@ export function computeChunkProcessor(store: Store, config: ComputeJobConfig, lo
     const loaded = await artifactFor(store, collection, model, d.artifactVersion, config.compute);
     const production = d.split === undefined;
     const ct = targetKey(d.project, d.collection, production ? productionTarget : splitTarget(d.split!));
-    const found = await readRecordsById(store, ct, d.recordIds, { ...featureProjection(loaded.binding.features), ...priorProjection });
-    const rows = featureRows([...found.values()], loaded.binding.features, production);
+    const { found, rows } = await readChunkRecords(store, ct, d.recordIds, loaded.binding.features, production);
     const empty: ComputeChunkResult = { records: d.recordIds.length, written: 0, rejected: 0, algorithm: d.options?.algorithm ?? InfluenceAlgorithm.UNSPECIFIED, exact: true, base: undefined };
     if (rows.rows === 0) return empty;
 
