@@ -3,13 +3,20 @@
 // console and leaves the stream open, so the client waits for its own deadline, or forever without one. The fuzz
 // suite found a way in: gRPC or gRPC-Web with JSON, where connect-es quotes a value it cannot decode in the error
 // message, and a lone surrogate in that value makes its percent-encoding of grpc-message throw (URIError).
-import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, createContextKey, createContextValues, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import http2 from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 type NodeRequest = http2.Http2ServerRequest | IncomingMessage;
 type NodeResponse = http2.Http2ServerResponse | ServerResponse;
+
+/**
+ * The signal connect-node aborts when the call's HTTP exchange is over (the HTTP/2 stream closed, the HTTP/1.1
+ * response closed): with a ConnectError when it ended in a reset (RST_STREAM CANCEL gives CANCELED), without one when
+ * it closed cleanly. The handler's signal cannot tell this: connect-es aborts it itself as soon as the handler is done.
+ */
+export const exchangeEndKey = createContextKey<AbortSignal | undefined>(undefined, { description: "end of the call's HTTP exchange" });
 
 export interface NodeAdapterOptions extends ConnectRouterOptions {
   routes: (router: ConnectRouter) => void;
@@ -64,7 +71,10 @@ export function nodeAdapter(options: NodeAdapterOptions): (req: NodeRequest, res
       return;
     }
     const procedure = `${handler.service.typeName}/${handler.method.name}`;
-    handler(universalRequestFromNodeRequest(req as never, res as never, undefined, undefined))
+    const contextValues = createContextValues();
+    const uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, contextValues);
+    contextValues.set(exchangeEndKey, uReq.signal);
+    handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res as never))
       .catch((reason: unknown) => {
         // The client went away: there is no one to answer.

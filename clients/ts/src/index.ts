@@ -14,6 +14,7 @@ export type { StreamRequest, StreamResponse, UploadRequest, ReadRecordsRequest }
 import type { RecordBatch, TargetSchema, WriteSummary } from "./gen/sightline/v1/records_pb.js";
 import { toRecordBatch, type BatchInput } from "./batch.js";
 import { StreamWriter, type StreamWriterOptions } from "./stream-writer.js";
+import { ResetOnCancelSessionManager } from "./cancel-reset.js";
 import { resetCodeInterceptor } from "./reset-codes.js";
 
 export * from "./gen/sightline/v1/resources_pb.js";
@@ -93,7 +94,9 @@ function apiKeyInterceptor(apiKey: string): Interceptor {
 export function createTransport(options: ClientOptions): Transport {
   const interceptors = [resetCodeInterceptor, ...(options.apiKey === undefined ? [] : [apiKeyInterceptor(options.apiKey)])];
   const nodeOptions = options.ca === undefined ? {} : { ca: options.ca };
-  const common = { baseUrl: options.url, interceptors, nodeOptions };
+  // Cancelled calls reach the server as a reset alone (cancel-reset.ts).
+  const sessionManager = new ResetOnCancelSessionManager(options.url, undefined, nodeOptions);
+  const common = { baseUrl: options.url, interceptors, sessionManager };
   switch (options.protocol ?? "grpc") {
     case "grpc":
       return createGrpcTransport(common);

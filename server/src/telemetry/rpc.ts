@@ -3,6 +3,7 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { exchangeEndKey } from "../node-adapter.js";
 
 const grpcTypes: Record<DescMethod["methodKind"], string> = {
   unary: "unary",
@@ -33,12 +34,29 @@ function methodLabels(method: DescMethod): MethodLabels {
  * says: a handler reading a reset Stream even sees a clean end of input and returns normally. The abort's reason
  * then decides: its status when it carries one (DEADLINE_EXCEEDED, UNAVAILABLE, CANCELED for an RST_STREAM CANCEL),
  * else CANCELED, as gRPC servers count a peer that went away. Otherwise the handler's error, which the auth
- * interceptor (inside this one) has mapped to the status sent, or OK.
+ * interceptor (inside this one) has mapped to the status sent, or OK; an OK is final only once the exchange is over
+ * (see `settle`).
  */
 function statusOf(signal: AbortSignal, error?: unknown): Code | undefined {
   if (signal.aborted) return signal.reason instanceof ConnectError ? signal.reason.code : Code.Canceled;
   if (error === undefined) return undefined;
   return error instanceof ConnectError ? error.code : Code.Internal;
+}
+
+/**
+ * Reports `code` as the call's end, but a call its handler completed (OK) only when its HTTP exchange is over, with
+ * the code of the reset that ended it if one did. A handler can complete before the client's reset arrives: Node's
+ * HTTP/2 client (connect-node's, grpc-js's) cancels a call by ending its request stream first and sending RST_STREAM
+ * CANCEL only after that write completes, often milliseconds later, so the handler reads a clean end of input and
+ * returns while the reset is still on its way. Without the exchange's signal (a call not served by the node
+ * adapter), the handler's completion is final.
+ */
+function settle(code: Code | undefined, exchange: AbortSignal | undefined, report: (code: Code | undefined) => void): void {
+  if (code !== undefined || exchange === undefined || exchange.aborted) {
+    report(code);
+    return;
+  }
+  exchange.addEventListener("abort", () => report(exchange.reason instanceof ConnectError ? exchange.reason.code : undefined), { once: true });
 }
 
 /**
@@ -90,10 +108,11 @@ async function* countRequests<T>(source: AsyncIterable<T>, onMessage: () => void
 }
 
 /**
- * Counts and times every call that reaches a handler, streaming ones until their last response, by service, method,
- * type and status code. It must be the outermost interceptor, so that authentication refusals are counted and the
- * codes are those the auth interceptor mapped errors to. `services` are listed so that every method reports zeros
- * from the start, which lets rate() see the first call.
+ * Counts and times every call that reaches a handler, streaming ones until their last response, and a call that
+ * completes until its HTTP exchange is over (`settle`), by service, method, type and status code. It must be the
+ * outermost interceptor, so that authentication refusals are counted and the codes are those the auth interceptor
+ * mapped errors to. `services` are listed so that every method reports zeros from the start, which lets rate() see
+ * the first call.
  */
 export function rpcMetricsInterceptor(registry: Registry, services: readonly DescService[]): Interceptor {
   const registers = [registry];
@@ -133,12 +152,14 @@ export function rpcMetricsInterceptor(registry: Registry, services: readonly Des
     const startedAt = performance.now();
     started.inc(labels);
     if (req.stream) open.inc(streamLabels);
-    const finish = (code: Code | undefined) => {
-      const withCode = { ...labels, grpc_code: codeName(code) };
-      handled.inc(withCode);
-      handling.observe(withCode, (performance.now() - startedAt) / 1000);
-      if (req.stream) open.dec(streamLabels);
-    };
+    const exchange = req.contextValues.get(exchangeEndKey);
+    const finish = (code: Code | undefined) =>
+      settle(code, exchange, (ended) => {
+        const withCode = { ...labels, grpc_code: codeName(ended) };
+        handled.inc(withCode);
+        handling.observe(withCode, (performance.now() - startedAt) / 1000);
+        if (req.stream) open.dec(streamLabels);
+      });
     const receivedOne = () => received.inc(labels);
     const sentOne = () => sent.inc(labels);
 
