@@ -4,7 +4,7 @@
 //   npx tsx bench/tree-shap-micro.ts [--trees 100] [--depth 6] [--features 20] [--background 100] [--rows 1000]
 //                                    [--method auto|table|recursive] [--repeat 3]
 import { parseArgs } from "node:util";
-import { NodeMode, predictRaw, type Tree, type TreeEnsemble } from "../server/src/influence/tree-ensemble.js";
+import { emptyTree, NodeMode, predictRaw, type Tree, type TreeEnsemble } from "../server/src/influence/tree-ensemble.js";
 import { treeShap, type TreeShapOptions } from "../server/src/influence/tree-shap.js";
 
 const { values: args } = parseArgs({
@@ -43,15 +43,7 @@ const next = xorshift(42);
 // Complete binary trees in heap order; thresholds near the data's centre so both branches get traffic.
 function fullTree(): Tree {
   const n = 2 ** (depth + 1) - 1;
-  const tree: Tree = {
-    feature: new Int32Array(n),
-    threshold: new Float64Array(n),
-    mode: new Uint8Array(n),
-    yes: new Int32Array(n),
-    no: new Int32Array(n),
-    missingYes: new Uint8Array(n),
-    leafValue: new Float64Array(n),
-  };
+  const tree = emptyTree(n);
   for (let node = 0; node < n; node++) {
     if (2 * node + 1 >= n) {
       tree.leafValue[node] = next() - 0.5;

@@ -10,96 +10,11 @@ import { kernelShap, type BatchEvaluator, type CoalitionEvaluator, type KernelSh
 import { loadArtifact } from "../../server/src/influence/load-artifact.js";
 import { parseOnnxModel } from "../../server/src/influence/onnx-model.js";
 import { coalitionEvaluatorFor, MAX_TABLE_ENTRIES, treeCoalitionEvaluator, treePathApplies } from "../../server/src/influence/tree-coalitions.js";
-import { NodeMode, predictRaw, treeEnsembleOf, type Tree, type TreeEnsemble, type TreeOutputRequest } from "../../server/src/influence/tree-ensemble.js";
+import { emptyTree, NodeMode, predictRaw, treeEnsembleOf, type TreeEnsemble, type TreeOutputRequest } from "../../server/src/influence/tree-ensemble.js";
 import { treeShap } from "../../server/src/influence/tree-shap.js";
 import type { ModelDoc, StoredField } from "../../server/src/store/db.js";
-
-/** splitmix32: the test's own generator, independent of the module's. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-}
-
-// Thresholds and data share these values, so rows sit on thresholds; 0.1 and Math.fround(0.1) are different doubles
-// but the same float32, so float32 ensembles and double ones send such rows different ways.
-const VALUES = [-1, -0.25, 0, 0.1, Math.fround(0.1), 0.5, 2];
-const SPLITS = [NodeMode.BRANCH_LEQ, NodeMode.BRANCH_LT, NodeMode.BRANCH_GTE, NodeMode.BRANCH_GT, NodeMode.BRANCH_EQ, NodeMode.BRANCH_NEQ];
-
-function choose<T>(next: () => number, items: readonly T[]): T {
-  return items[Math.floor(next() * items.length)]!;
-}
-
-function makeTree(next: () => number, nFeatures: number, maxDepth: number): Tree {
-  const feature: number[] = [];
-  const threshold: number[] = [];
-  const mode: number[] = [];
-  const yes: number[] = [];
-  const no: number[] = [];
-  const missingYes: number[] = [];
-  const leafValue: number[] = [];
-  const add = (depth: number): number => {
-    const id = mode.length;
-    const isLeaf = depth >= maxDepth || next() < 0.15 * depth;
-    feature.push(isLeaf ? 0 : Math.floor(next() * nFeatures));
-    threshold.push(isLeaf ? 0 : choose(next, VALUES));
-    mode.push(isLeaf ? NodeMode.LEAF : choose(next, SPLITS));
-    missingYes.push(next() < 0.4 ? 1 : 0);
-    leafValue.push(isLeaf ? Math.round(next() * 2000 - 1000) / 256 : 0);
-    yes.push(0);
-    no.push(0);
-    if (!isLeaf) {
-      yes[id] = add(depth + 1);
-      no[id] = add(depth + 1);
-    }
-    return id;
-  };
-  add(0);
-  return {
-    feature: Int32Array.from(feature),
-    threshold: Float64Array.from(threshold),
-    mode: Uint8Array.from(mode),
-    yes: Int32Array.from(yes),
-    no: Int32Array.from(no),
-    missingYes: Uint8Array.from(missingYes),
-    leafValue: Float64Array.from(leafValue),
-  };
-}
-
-function makeEnsemble(next: () => number, nFeatures: number, nTrees: number, maxDepth: number): TreeEnsemble {
-  return {
-    nFeatures,
-    float32Input: next() < 0.5,
-    // Depth 0 now and then: a tree that is a single leaf adds a constant.
-    trees: Array.from({ length: nTrees }, () => makeTree(next, nFeatures, next() < 0.1 ? 0 : maxDepth)),
-    base: next() - 0.5,
-    postTransform: "NONE",
-    explains: { output: "y", column: 0, encoding: "regression" },
-  };
-}
-
-function makeRows(next: () => number, n: number, width: number): Float64Array {
-  return Float64Array.from({ length: n * width }, () => {
-    const u = next();
-    return u < 0.1 ? Number.NaN : u < 0.7 ? choose(next, VALUES) : next() * 4 - 2;
-  });
-}
-
-function repeatsAFeature(tree: Tree): boolean {
-  const walk = (node: number, above: ReadonlySet<number>): boolean => {
-    if (tree.mode[node] === NodeMode.LEAF) return false;
-    const f = tree.feature[node]!;
-    if (above.has(f)) return true;
-    const next = new Set(above).add(f);
-    return walk(tree.yes[node]!, next) || walk(tree.no[node]!, next);
-  };
-  return walk(0, new Set());
-}
+import { Prng } from "../fuzz/lib/prng.js";
+import { randomEnsemble, randomRows, randomTree, repeatsAFeature } from "../harness/random-trees.js";
 
 /** Σ_b predictRaw(x on `member` features, b elsewhere): the definition. */
 function mixedRowSum(ensemble: TreeEnsemble, background: Float64Array, nBg: number, x: Float64Array, member: (j: number) => boolean): number {
@@ -136,14 +51,14 @@ describe("tree-path coalition sums equal the mean over mixed rows", () => {
   const seen = { repeated: 0, float32: 0, double: 0, nanInX: 0 };
   for (let seed = 1; seed <= 40; seed++) {
     it(`random ensemble ${seed}: every coalition by bitmask, and random ones by membership rows`, () => {
-      const next = random(seed * 7919);
-      const nFeatures = 2 + Math.floor(next() * 5);
+      const rand = new Prng(seed * 7919);
+      const nFeatures = 2 + rand.int(5);
       // One more column than the trees read half the time: a feature the model ignores.
-      const width = nFeatures + (next() < 0.5 ? 1 : 0);
-      const ensemble = makeEnsemble(next, nFeatures, 1 + Math.floor(next() * 4), 1 + Math.floor(next() * 5));
-      const nBg = 1 + Math.floor(next() * 8);
-      const background = makeRows(next, nBg, width);
-      const x = makeRows(next, 1, width);
+      const width = nFeatures + (rand.chance(0.5) ? 1 : 0);
+      const ensemble = randomEnsemble(rand, nFeatures, 1 + rand.int(4), 1 + rand.int(5));
+      const nBg = 1 + rand.int(8);
+      const background = randomRows(rand, nBg, width);
+      const x = randomRows(rand, 1, width);
       if (ensemble.trees.some(repeatsAFeature)) seen.repeated++;
       if (ensemble.float32Input) seen.float32++;
       else seen.double++;
@@ -162,12 +77,12 @@ describe("tree-path coalition sums equal the mean over mixed rows", () => {
 
       // Random coalitions over a random subset of the features, as membership rows (sampled mode's form). Features
       // left out of `varying` are made equal to x in every background row, which is what kernelShap guarantees.
-      const subset = Int32Array.from([...varying].filter(() => next() < 0.7));
+      const subset = Int32Array.from([...varying].filter(() => rand.chance(0.7)));
       const bg = Float64Array.from(background);
       for (let j = 0; j < width; j++) if (!subset.includes(j)) for (let b = 0; b < nBg; b++) bg[b * width + j] = x[j]!;
       const subsetGame = build(ensemble, bg, nBg);
       const nDraws = 25;
-      const masks = Uint8Array.from({ length: nDraws * subset.length }, () => (next() < 0.5 ? 1 : 0));
+      const masks = Uint8Array.from({ length: nDraws * subset.length }, () => (rand.chance(0.5) ? 1 : 0));
       const drawn = new Float64Array(nDraws);
       subsetGame.coalitionSums(x, subset, nDraws, masks, drawn);
       for (let k = 0; k < nDraws; k++) {
@@ -232,15 +147,7 @@ describe("tree-path coalition sums equal the mean over mixed rows", () => {
     // A chain 25 splits deep: its deepest nodes alone need 2^25 entries each.
     const depth = 25;
     const n = 2 * depth + 1;
-    const tree: Tree = {
-      feature: new Int32Array(n),
-      threshold: new Float64Array(n),
-      mode: new Uint8Array(n),
-      yes: new Int32Array(n),
-      no: new Int32Array(n),
-      missingYes: new Uint8Array(n),
-      leafValue: new Float64Array(n),
-    };
+    const tree = emptyTree(n);
     for (let d = 0; d < depth; d++) {
       tree.mode[2 * d] = NodeMode.BRANCH_LEQ;
       tree.feature[2 * d] = d % 3;
@@ -251,7 +158,7 @@ describe("tree-path coalition sums equal the mean over mixed rows", () => {
     const deep: TreeEnsemble = { ...stump(NodeMode.BRANCH_LEQ, 0, 0, true), nFeatures: 3, trees: [tree] };
     expect(treeCoalitionEvaluator(deep, new Float64Array(6), 2)).toBeUndefined();
     // An ordinary tree fits.
-    const shallow: TreeEnsemble = { ...deep, trees: [makeTree(random(3), 3, 6)] };
+    const shallow: TreeEnsemble = { ...deep, trees: [randomTree(new Prng(3), 3, 6)] };
     expect(treeCoalitionEvaluator(shallow, new Float64Array(6), 2)).toBeDefined();
   });
 
@@ -284,13 +191,13 @@ function expectSame(a: Awaited<ReturnType<typeof kernelShap>>, b: Awaited<Return
 describe("kernelShap with the tree-path evaluator", () => {
   for (let seed = 1; seed <= 15; seed++) {
     it(`random ensemble ${seed}: the same values as mixed rows (exact and sampled), and TreeSHAP's when exact`, async () => {
-      const next = random(seed * 104729);
-      const width = 3 + Math.floor(next() * 6);
-      const ensemble = makeEnsemble(next, width, 2 + Math.floor(next() * 4), 2 + Math.floor(next() * 4));
-      const nBg = 2 + Math.floor(next() * 7);
+      const rand = new Prng(seed * 104729);
+      const width = 3 + rand.int(6);
+      const ensemble = randomEnsemble(rand, width, 2 + rand.int(4), 2 + rand.int(4));
+      const nBg = 2 + rand.int(7);
       const nRows = 4;
-      const background = makeRows(next, nBg, width);
-      const rows = makeRows(next, nRows, width);
+      const background = randomRows(rand, nBg, width);
+      const rows = randomRows(rand, nRows, width);
       // Row 1 agrees with every background row on feature 0: it leaves the game (a null player).
       for (let b = 0; b < nBg; b++) background[b * width] = rows[width]!;
 
@@ -301,18 +208,18 @@ describe("kernelShap with the tree-path evaluator", () => {
       expect(worst(exact.viaTrees.values, tree.values), "exact vs treeShap").toBeLessThan(1e-9);
       expect(Math.abs(exact.viaTrees.base - tree.base)).toBeLessThan(1e-9);
 
-      const sampled = await bothWays(ensemble, background, nBg, rows, nRows, width, opts({ exactUpTo: 0, samples: 2 + Math.floor(next() * 40) }));
+      const sampled = await bothWays(ensemble, background, nBg, rows, nRows, width, opts({ exactUpTo: 0, samples: 2 + rand.int(40) }));
       expectSame(sampled.viaTrees, sampled.viaRows, "sampled");
     });
   }
 
   it("goes past one block of coalitions the same way as mixed rows", async () => {
     // 12 features: 4,094 coalitions exactly, or 3,000 sampled, are more per row than the evaluator walks at once.
-    const next = random(99);
+    const rand = new Prng(99);
     const width = 12;
-    const ensemble = makeEnsemble(next, width, 6, 5);
-    const background = makeRows(next, 5, width);
-    const rows = makeRows(next, 2, width);
+    const ensemble = randomEnsemble(rand, width, 6, 5);
+    const background = randomRows(rand, 5, width);
+    const rows = randomRows(rand, 2, width);
     const sampled = await bothWays(ensemble, background, 5, rows, 2, width, opts({ exactUpTo: 0, samples: 3000, maxBatchRows: 65_536 }));
     expect(sampled.viaTrees.exact).toBe(false);
     expectSame(sampled.viaTrees, sampled.viaRows, "sampled, 3,000");
@@ -323,9 +230,9 @@ describe("kernelShap with the tree-path evaluator", () => {
   });
 
   it("refuses an evaluator built for another background size", async () => {
-    const next = random(5);
-    const ensemble = makeEnsemble(next, 3, 2, 3);
-    const background = makeRows(next, 4, 3);
+    const rand = new Prng(5);
+    const ensemble = randomEnsemble(rand, 3, 2, 3);
+    const background = randomRows(rand, 4, 3);
     const game = build(ensemble, background.subarray(0, 9), 3);
     await expect(kernelShap(game, background, 4, 3, background.subarray(0, 3), 1, opts({}))).rejects.toThrow(RangeError);
   });

@@ -2,75 +2,10 @@
 // v_z(S) = f(x_S, z_rest), averaged over background rows, on random small trees built to hit the awkward cases
 // (a feature split on twice along a path, values exactly on thresholds, NaN, every comparison mode).
 import { describe, expect, it } from "vitest";
-import { NodeMode, predictRaw, type Tree, type TreeEnsemble } from "../../server/src/influence/tree-ensemble.js";
+import { emptyTree, NodeMode, predictRaw, type Tree, type TreeEnsemble } from "../../server/src/influence/tree-ensemble.js";
 import { treeShap, type TreeShapOptions } from "../../server/src/influence/tree-shap.js";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// A small value grid shared by thresholds and data, so rows land exactly on thresholds often; 0.1 and its float32
-// rounding differ in double precision but not after rounding.
-const GRID = [-1, -0.5, 0, 0.1, Math.fround(0.1), 0.5, 1];
-const BRANCH_MODES = [NodeMode.BRANCH_LEQ, NodeMode.BRANCH_LT, NodeMode.BRANCH_GTE, NodeMode.BRANCH_GT, NodeMode.BRANCH_EQ, NodeMode.BRANCH_NEQ];
-
-function pick<T>(next: () => number, values: readonly T[]): T {
-  return values[Math.floor(next() * values.length)]!;
-}
-
-function randomTree(next: () => number, nFeatures: number, maxDepth: number): Tree {
-  const nodes: { feature: number; threshold: number; mode: number; yes: number; no: number; missingYes: number; leafValue: number }[] = [];
-  const grow = (depth: number): number => {
-    const id = nodes.length;
-    const leaf = depth === maxDepth || (depth > 0 && next() < 0.2);
-    nodes.push({ feature: 0, threshold: 0, mode: NodeMode.LEAF, yes: 0, no: 0, missingYes: 0, leafValue: 0 });
-    const node = nodes[id]!;
-    if (leaf) {
-      node.leafValue = Math.round((next() * 4 - 2) * 1000) / 1000;
-      return id;
-    }
-    node.feature = Math.floor(next() * nFeatures);
-    node.threshold = pick(next, GRID);
-    node.mode = next() < 0.5 ? NodeMode.BRANCH_LEQ : pick(next, BRANCH_MODES);
-    node.missingYes = next() < 0.3 ? 1 : 0;
-    node.yes = grow(depth + 1);
-    node.no = grow(depth + 1);
-    return id;
-  };
-  grow(0);
-  return {
-    feature: Int32Array.from(nodes, (n) => n.feature),
-    threshold: Float64Array.from(nodes, (n) => n.threshold),
-    mode: Uint8Array.from(nodes, (n) => n.mode),
-    yes: Int32Array.from(nodes, (n) => n.yes),
-    no: Int32Array.from(nodes, (n) => n.no),
-    missingYes: Uint8Array.from(nodes, (n) => n.missingYes),
-    leafValue: Float64Array.from(nodes, (n) => n.leafValue),
-  };
-}
-
-function randomEnsemble(seed: number, nFeatures: number, nTrees: number, maxDepth: number): TreeEnsemble {
-  const next = rng(seed);
-  return {
-    nFeatures,
-    float32Input: next() < 0.5,
-    trees: Array.from({ length: nTrees }, () => randomTree(next, nFeatures, maxDepth)),
-    base: next() - 0.5,
-    postTransform: "NONE",
-    explains: { output: "y", column: 0, encoding: "regression" },
-  };
-}
-
-function randomRows(next: () => number, nRows: number, nFeatures: number): Float64Array {
-  return Float64Array.from({ length: nRows * nFeatures }, () => (next() < 0.08 ? Number.NaN : next() < 0.6 ? pick(next, GRID) : next() * 3 - 1.5));
-}
+import { Prng } from "../fuzz/lib/prng.js";
+import { randomEnsemble, randomRows, repeatsAFeature } from "../harness/random-trees.js";
 
 /** Exact interventional Shapley values by enumerating every coalition. */
 function bruteForce(ensemble: TreeEnsemble, background: Float64Array, nBg: number, rows: Float64Array, nRows: number): Float64Array {
@@ -112,17 +47,6 @@ function maxDiff(a: Float64Array, b: Float64Array): number {
   return worst;
 }
 
-function hasRepeatedFeatureOnAPath(tree: Tree): boolean {
-  const walk = (node: number, seen: Set<number>): boolean => {
-    if (tree.mode[node] === NodeMode.LEAF) return false;
-    const f = tree.feature[node]!;
-    if (seen.has(f)) return true;
-    const below = new Set(seen).add(f);
-    return walk(tree.yes[node]!, below) || walk(tree.no[node]!, below);
-  };
-  return walk(0, new Set());
-}
-
 const METHODS: NonNullable<TreeShapOptions["method"]>[] = ["auto", "table", "recursive"];
 
 describe("treeShap on random small trees", () => {
@@ -130,14 +54,14 @@ describe("treeShap on random small trees", () => {
   let roundedEnsembles = 0;
   for (let seed = 1; seed <= 40; seed++) {
     it(`seed ${seed}: every method equals brute-force Shapley values and is additive`, () => {
-      const next = rng(1000 + seed);
-      const m = 2 + Math.floor(next() * 5);
-      const ensemble = randomEnsemble(seed, m, 1 + Math.floor(next() * 3), 1 + Math.floor(next() * 4));
-      const nBg = 1 + Math.floor(next() * 5);
+      const rand = new Prng(1000 + seed);
+      const m = 2 + rand.int(5);
+      const ensemble = randomEnsemble(rand, m, 1 + rand.int(3), 1 + rand.int(4));
+      const nBg = 1 + rand.int(5);
       const nRows = 3;
-      const background = randomRows(next, nBg, m);
-      const rows = randomRows(next, nRows, m);
-      if (ensemble.trees.some(hasRepeatedFeatureOnAPath)) repeatedPaths++;
+      const background = randomRows(rand, nBg, m);
+      const rows = randomRows(rand, nRows, m);
+      if (ensemble.trees.some(repeatsAFeature)) repeatedPaths++;
       if (ensemble.float32Input) roundedEnsembles++;
 
       const expected = bruteForce(ensemble, background, nBg, rows, nRows);
@@ -195,15 +119,7 @@ describe("treeShap on known cases", () => {
     // A caterpillar: 14 distinct features in a row, each split with one leaf child.
     const depth = 14;
     const n = 2 * depth + 1;
-    const tree: Tree = {
-      feature: new Int32Array(n),
-      threshold: new Float64Array(n),
-      mode: new Uint8Array(n),
-      yes: new Int32Array(n),
-      no: new Int32Array(n),
-      missingYes: new Uint8Array(n),
-      leafValue: new Float64Array(n),
-    };
+    const tree = emptyTree(n);
     for (let d = 0; d < depth; d++) {
       const node = 2 * d;
       tree.feature[node] = d;
@@ -214,8 +130,8 @@ describe("treeShap on known cases", () => {
     }
     tree.leafValue[n - 1] = -7;
     const deep: TreeEnsemble = { ...ensemble, nFeatures: depth, trees: [tree], base: 0 };
-    const next = rng(7);
-    const values = (count: number): Float64Array => Float64Array.from({ length: count * depth }, () => (next() < 0.3 ? -1 : 1));
+    const rand = new Prng(7);
+    const values = (count: number): Float64Array => Float64Array.from({ length: count * depth }, () => (rand.chance(0.3) ? -1 : 1));
     const background = values(2);
     const rows = values(2);
     const expected = bruteForce(deep, background, 2, rows, 2);

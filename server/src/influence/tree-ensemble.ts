@@ -52,6 +52,19 @@ export interface Tree {
   leafValue: Float64Array;
 }
 
+/** A tree of `n` zeroed nodes (leaves of weight 0, since NodeMode.LEAF is 0), for builders that fill nodes in place. */
+export function emptyTree(n: number): Tree {
+  return {
+    feature: new Int32Array(n),
+    threshold: new Float64Array(n),
+    mode: new Uint8Array(n),
+    yes: new Int32Array(n),
+    no: new Int32Array(n),
+    missingYes: new Uint8Array(n),
+    leafValue: new Float64Array(n),
+  };
+}
+
 export type PostTransform = "NONE" | "LOGISTIC";
 
 export type TreeOutputRequest =
@@ -401,15 +414,7 @@ function buildTrees(layout: NodeLayout, weights: LeafWeights, everyLeafWeighted:
 
 function buildTree(layout: NodeLayout, treeId: number, start: number, end: number): Tree {
   const n = end - start;
-  const tree: Tree = {
-    feature: new Int32Array(n),
-    threshold: new Float64Array(n),
-    mode: new Uint8Array(n),
-    yes: new Int32Array(n),
-    no: new Int32Array(n),
-    missingYes: new Uint8Array(n),
-    leafValue: new Float64Array(n),
-  };
+  const tree = emptyTree(n);
   const filled = new Uint8Array(n);
   if (layout.nodeIds[start] !== 0) refuse(`tree ${treeId} does not start with node 0`);
   for (let i = start; i < end; i++) {

@@ -214,6 +214,16 @@ export class Fuzzer {
     ] as const);
   }
 
+  /** Every message's body, or undefined when the encoder refuses one (a mutated message): counted, never sent. */
+  private encodeAll(messages: Message[], encode: (m: Message) => Uint8Array): Uint8Array[] | undefined {
+    try {
+      return messages.map(encode);
+    } catch {
+      this.stats.unsendable += 1;
+      return undefined;
+    }
+  }
+
   /** Writing RPCs must never name the protected project: a bug in the generator, not the server, if they do. */
   private assertNoProtected(method: DescMethod, messages: Message[]): void {
     if (accessOf(method) === "read") return;
@@ -247,13 +257,8 @@ export class Fuzzer {
     this.assertNoProtected(method, messages);
     const protocol = rng.pick(protocolsFor(method));
     const codec: Codec = rng.chance(0.2) ? "json" : "proto";
-    let bodies: Uint8Array[];
-    try {
-      bodies = messages.map((m) => serialize(method.input, m, codec, rng));
-    } catch {
-      this.stats.unsendable += 1;
-      return undefined;
-    }
+    const bodies = this.encodeAll(messages, (m) => serialize(method.input, m, codec, rng));
+    if (bodies === undefined) return undefined;
     const call = encodeCall(protocol, codec, method, bodies, this.apiKey(rng));
     return { cls: "structure", call, rpc: methodKey(method), note: `${codec} ${notes.ops.join(",")}` };
   }
@@ -263,13 +268,8 @@ export class Fuzzer {
     const scope = this.pickScope(rng, method);
     const messages = new RequestGenerator(this.context(rng, method, scope)).requests();
     this.assertNoProtected(method, messages);
-    let bodies: Uint8Array[];
-    try {
-      bodies = messages.map((m) => toBinary(method.input, m as never));
-    } catch {
-      this.stats.unsendable += 1;
-      return undefined;
-    }
+    const bodies = this.encodeAll(messages, (m) => toBinary(method.input, m as never));
+    if (bodies === undefined) return undefined;
     const ops: string[] = [];
     const targets = bodies.length === 0 ? [] : rng.chance(0.7) ? [rng.int(bodies.length)] : bodies.map((_, i) => i);
     for (const i of targets) {
@@ -302,13 +302,8 @@ export class Fuzzer {
           ],
     );
     const codec: Codec = protocol === "connect" ? (rng.chance(0.7) ? "json" : "proto") : rng.chance(0.25) ? "json" : "proto";
-    let bodies: Uint8Array[];
-    try {
-      bodies = messages.map((m) => serialize(method.input, m, codec, rng));
-    } catch {
-      this.stats.unsendable += 1;
-      return undefined;
-    }
+    const bodies = this.encodeAll(messages, (m) => serialize(method.input, m, codec, rng));
+    if (bodies === undefined) return undefined;
     const base = encodeCall(protocol, codec, method, bodies, this.opts.adminKey);
     const { call, op } = damageCall(rng, base, method, bodies, codec, this.opts.adminKey, this.foreignNames(method).filter((n) => n !== protectedScope.project));
     return { cls: "raw", call, rpc: call.method === undefined ? `${methodKey(method)} (bad path)` : methodKey(method), note: `${codec} ${op}` };

@@ -157,6 +157,29 @@ function codecOf(contentType: string | undefined): Codec {
   return contentType !== undefined && /json/.test(contentType) ? "json" : "proto";
 }
 
+/**
+ * What is wrong with a successful streamed answer's data frames, gRPC's and Connect's alike: more or fewer than one
+ * for a method that answers once, a compressed frame that does not decompress, or a message that does not decode.
+ */
+function okMessagesProblem(method: DescMethod, codec: Codec, encoding: string | undefined, frames: readonly Frame[]): string | undefined {
+  if ((method.methodKind === "unary" || method.methodKind === "client_streaming") && frames.length !== 1) {
+    return `OK with ${frames.length} messages for a single-response method`;
+  }
+  for (const f of frames) {
+    let payload = f.payload;
+    if ((f.flags & 0x01) !== 0) {
+      try {
+        payload = decompress(encoding, payload);
+      } catch (err) {
+        return String(err);
+      }
+    }
+    const problem = decodeMessage(method.output, codec, payload);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
 function grpcStatusLabel(raw: string | undefined): { label?: string; problem?: string } {
   if (raw === undefined) return { problem: "no grpc-status" };
   if (!/^\d+$/.test(raw) || Number(raw) > 16) return { problem: `grpc-status "${raw}" is not a status code` };
@@ -220,22 +243,8 @@ function judgeGrpc(call: Call, res: RawResponse): Verdict {
   const status = grpcStatusLabel(statusRaw);
   if (status.problem !== undefined) return { label: "MALFORMED", problem: status.problem + (res.rstCode !== undefined ? ` (stream reset ${res.rstCode})` : "") };
   if (status.label === "OK" && call.method !== undefined) {
-    if (call.method.methodKind === "unary" || call.method.methodKind === "client_streaming") {
-      if (dataFrames.length !== 1) return { label: "MALFORMED", problem: `OK with ${dataFrames.length} messages for a single-response method` };
-    }
-    const codec = codecOf(ct);
-    for (const f of dataFrames) {
-      let payload = f.payload;
-      if ((f.flags & 0x01) !== 0) {
-        try {
-          payload = decompress(res.headers["grpc-encoding"], payload);
-        } catch (err) {
-          return { label: "MALFORMED", problem: String(err) };
-        }
-      }
-      const problem = decodeMessage(call.method.output, codec, payload);
-      if (problem !== undefined) return { label: "MALFORMED", problem };
-    }
+    const problem = okMessagesProblem(call.method, codecOf(ct), res.headers["grpc-encoding"], dataFrames);
+    if (problem !== undefined) return { label: "MALFORMED", problem };
   }
   return { label: status.label!, message: grpcMessage(grpcTrailerMessage ?? res.trailers["grpc-message"] ?? res.headers["grpc-message"]) };
 }
@@ -306,22 +315,8 @@ function judgeConnectStream(call: Call, res: RawResponse): Verdict {
     return { label: connectCodeLabel(code!), message: (err as { message?: string }).message };
   }
   if (call.method !== undefined) {
-    const data = frames.slice(0, -1);
-    if ((call.method.methodKind === "unary" || call.method.methodKind === "client_streaming") && data.length !== 1) {
-      return { label: "MALFORMED", problem: `OK with ${data.length} messages for a single-response method` };
-    }
-    for (const f of data) {
-      let payload = f.payload;
-      if ((f.flags & 0x01) !== 0) {
-        try {
-          payload = decompress(res.headers["connect-content-encoding"], payload);
-        } catch (e) {
-          return { label: "MALFORMED", problem: String(e) };
-        }
-      }
-      const problem = decodeMessage(call.method.output, codecOf(ct), payload);
-      if (problem !== undefined) return { label: "MALFORMED", problem };
-    }
+    const problem = okMessagesProblem(call.method, codecOf(ct), res.headers["connect-content-encoding"], frames.slice(0, -1));
+    if (problem !== undefined) return { label: "MALFORMED", problem };
   }
   return { label: "OK" };
 }
