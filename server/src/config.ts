@@ -224,7 +224,7 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
       chunkRecords: integer(env, "SIGHTLINE_COMPUTE_CHUNK_RECORDS", 1000, 1, 100_000),
       concurrency: integer(env, "SIGHTLINE_COMPUTE_CONCURRENCY", 1, 1, 64),
       intraOpThreads: integer(env, "SIGHTLINE_ONNX_THREADS", 1, 1, 256),
-      kernelBatchRows: integer(env, "SIGHTLINE_KERNEL_BATCH_ROWS", 65_536, 1, 10_000_000),
+      kernelBatchRows: integer(env, "SIGHTLINE_KERNEL_BATCH_ROWS", 16_384, 1, 10_000_000),
     },
     metrics: {
       port: optionalInteger(env, role === "server" ? "SIGHTLINE_METRICS_PORT" : "SIGHTLINE_WORKER_METRICS_PORT", 0, 65535),
