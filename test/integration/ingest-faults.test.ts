@@ -151,11 +151,13 @@ describe("a StreamWriter across server restarts on the same port", () => {
 });
 
 describe("StreamWriter bookkeeping", () => {
-  /** A StreamWriter whose outgoing batches are recorded by sequence. */
+  /** A StreamWriter whose outgoing batches are recorded by sequence, and whose opened streams are counted. */
   function countingWriter(server: ServerHandle, iso: Isolation, writeTarget: TargetInit, maxInFlight?: number) {
     const sent: bigint[] = [];
+    let streams = 0;
     const counter: Interceptor = (next) => async (req) => {
       if (!req.stream) return next(req);
+      streams += 1;
       const source = req.message as AsyncIterable<StreamRequest>;
       const message = (async function* () {
         for await (const m of source) {
@@ -170,7 +172,7 @@ describe("StreamWriter bookkeeping", () => {
       return next(req);
     };
     const transport = createGrpcTransport({ baseUrl: server.url, interceptors: [auth, counter] });
-    return { writer: new StreamWriter(createClient(IngestService, transport), writeTarget, { maxInFlight }), sent };
+    return { writer: new StreamWriter(createClient(IngestService, transport), writeTarget, { maxInFlight }), sent, opened: () => streams };
   }
 
   it("sends each batch once on a healthy stream", async () => {
@@ -183,6 +185,24 @@ describe("StreamWriter bookkeeping", () => {
     expect(acks.map((a) => a.sequence)).toEqual([1n, 2n, 3n]);
     expect(sent).toEqual([1n, 2n, 3n]);
   });
+
+  it("lets a stream the server ends for idleness stay closed until the next write, which lands on a new one", async () => {
+    const iso = isolation("writeridle");
+    const server = await serve(iso, { SIGHTLINE_STREAM_IDLE_TIMEOUT_MS: "1000" });
+    await setUp(createSightlineClient({ url: server.url, apiKey: iso.adminKey }));
+    const { writer, sent, opened } = countingWriter(server, iso, target);
+    expect((await writer.write(batchFor(0, 2))).error).toBeUndefined();
+    // Four idle periods: a writer that reopened its stream each time would have opened four more by now.
+    await new Promise((r) => setTimeout(r, 4_500));
+    expect(opened()).toBe(1);
+    const ack = await writer.write(batchFor(1, 2));
+    expect(ack.error).toBeUndefined();
+    expect(ack.sequence).toBe(2n);
+    expect(opened()).toBe(2);
+    await writer.close();
+    expect(sent).toEqual([1n, 2n]);
+    expect((await readAll(createSightlineClient({ url: server.url, apiKey: iso.adminKey }))).size).toBe(4);
+  }, 30_000);
 
   it("fails every pending and waiting write when the stream fails for good", async () => {
     const iso = isolation("writerfail");

@@ -129,6 +129,12 @@ export class StreamWriter {
     for (const wake of this.capacityWaiters.splice(0)) wake();
   }
 
+  /** Ends this run with nothing pending; the next write opens a new stream. */
+  private goIdle(): void {
+    this.outbox = undefined;
+    this.running = undefined;
+  }
+
   private async run(): Promise<void> {
     let reconnects = 0;
     for (;;) {
@@ -145,12 +151,16 @@ export class StreamWriter {
           this.settle(ack);
         }
         if (this.closing && this.pending.size === 0) return;
+        if (this.pending.size === 0) return this.goIdle();
       } catch (err) {
         const code = ConnectError.from(err).code;
         if (!retryable.has(code) || ++reconnects > (this.options.maxReconnects ?? 20)) {
           this.failAll(err);
           return;
         }
+        // Nothing to re-send: typically the server ended a stream that sat idle past its timeout. Reopening it now
+        // would only be timed out again, and each time would count against maxReconnects.
+        if (this.pending.size === 0) return this.goIdle();
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** reconnects, 2000)));
       }
     }
