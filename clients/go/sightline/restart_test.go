@@ -143,3 +143,56 @@ func TestStreamWriterSurvivesServerRestart(t *testing.T) {
 	}
 	t.Logf("stopped at %d acked; %d reconnects re-sent %d batches", result.ackedAtKill, reconnects.Load(), resent.Load())
 }
+
+// A stream the server ends for idleness, with nothing pending, stays closed until the next Write, which lands on a
+// new stream: a writer that reopened it at once would be timed out again every second here, and give up after
+// MaxReconnects (2) of them.
+func TestStreamWriterLetsAnIdleStreamClose(t *testing.T) {
+	env := livetest.RequireEnv(t)
+	ctx := ctxFor(t, time.Minute)
+	iso := livetest.NewIsolation()
+	server, err := livetest.StartServer(env, iso, livetest.ServerOptions{Env: map[string]string{"SIGHTLINE_STREAM_IDLE_TIMEOUT_MS": "1000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = server.Stop(20 * time.Second) })
+	c := dial(t, server.Addr, sightline.WithAPIKey(iso.AdminKey))
+	project := uniqueName("idle")
+	if _, err := c.Admin.CreateProject(ctx, &sightlinev1.CreateProjectRequest{Project: &sightlinev1.Project{Name: project}}); err != nil {
+		t.Fatal(err)
+	}
+	schema := &sightlinev1.Schema{RecordIdColumn: "id", Fields: []*sightlinev1.Field{field("v", feature, sightlinev1.FieldType_FIELD_TYPE_INT64, false)}}
+	if _, err := c.Catalog.CreateDataCollection(ctx, &sightlinev1.CreateDataCollectionRequest{Collection: &sightlinev1.DataCollection{Project: project, Name: "events", Schema: schema}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Catalog.CreateSplit(ctx, &sightlinev1.CreateSplitRequest{Split: &sightlinev1.Split{Project: project, Collection: "events", Name: "s", Type: sightlinev1.SplitType_SPLIT_TYPE_CUSTOM}}); err != nil {
+		t.Fatal(err)
+	}
+	target := sightline.SplitTarget(project, "events", "s")
+	w := c.NewStreamWriter(target, sightline.StreamWriterOptions{MaxReconnects: 2})
+	write := func(i int) {
+		b, err := sightline.NewBatch(fmt.Sprintf("r%d", i)).Columns(sightline.Int64s("v", []int64{int64(i)}, nil)).Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := w.Write(ctx, b)
+		if err != nil {
+			t.Fatalf("Write %d: %v", i, err)
+		}
+		if _, err := ack.Wait(ctx); err != nil {
+			t.Fatalf("ack %d: %v", i, err)
+		}
+	}
+	write(0)
+	time.Sleep(4500 * time.Millisecond)
+	write(1)
+	if err := w.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if stats := w.Stats(); stats.Acked != 2 || stats.Reconnects != 1 {
+		t.Fatalf("stats: %+v, want 2 acked over one reconnect (for the second write)", stats)
+	}
+	if rows := readAll(t, ctx, c, &sightlinev1.ReadRecordsRequest{Target: target}); len(rows) != 2 {
+		t.Fatalf("the split holds %d records, want 2", len(rows))
+	}
+}

@@ -306,6 +306,15 @@ func (w *StreamWriter) run() {
 			w.fail(err)
 			return
 		}
+		// Nothing to re-send: typically the server ended a stream left idle past its timeout. Reopening it now would
+		// only time out again, each time counting against MaxReconnects; the next Write reopens it instead.
+		if w.nothingPending() {
+			if !w.waitForWrite() {
+				return
+			}
+			failures = 0
+			continue
+		}
 		if acked > 0 {
 			failures = 0
 		}
@@ -340,6 +349,33 @@ func (w *StreamWriter) backoff(failures int) time.Duration {
 	d = min(d, w.opts.MaxBackoff)
 	// Jitter keeps many writers of one service from reconnecting in lockstep after a restart.
 	return d/2 + rand.N(d/2+1)
+}
+
+func (w *StreamWriter) nothingPending() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) == 0
+}
+
+// waitForWrite blocks until a batch is pending (true), or until Close has every ack or gives up (false).
+func (w *StreamWriter) waitForWrite() bool {
+	for {
+		w.mu.Lock()
+		pending, end := len(w.pending), w.endStream
+		w.mu.Unlock()
+		if pending > 0 {
+			return true
+		}
+		if end {
+			return false
+		}
+		select {
+		case <-w.wake:
+		case <-w.ctx.Done():
+			w.fail(ErrClosed)
+			return false
+		}
+	}
 }
 
 // attempt runs one stream: it sends the header and every unacknowledged batch, then new ones as they come, and

@@ -188,12 +188,16 @@ def test_stream_writer_survives_a_server_restart(tmp_path: object) -> None:
 
         restarter = threading.Thread(target=restart)
         stamp = pd.Timestamp("2026-11-03T00:00:00Z")
-        for i in range(total):
+        i = 0
+        # Writes go on until the new server is up, so that some are sent while the server stops, is down, and comes
+        # back, whatever the restart takes.
+        while i < total or not restarted.is_set():
             if i == total // 3:
                 restarter.start()
             writer.write({"id": f"r{i:05d}", "ts": stamp, "x": float(i), "yhat": float(i) / 2})
-            # Spread the writes so that some are sent while the server stops, is down, and comes back.
             time.sleep(0.002)
+            i += 1
+        total = i
         restarter.join(120)
         summary = writer.close(timeout=120)
         assert restarted.is_set()
@@ -204,6 +208,32 @@ def test_stream_writer_survives_a_server_restart(tmp_path: object) -> None:
         assert len(back) == total
         assert back["id"].tolist() == [f"r{i:05d}" for i in range(total)]
         np.testing.assert_allclose(back["yhat"].to_numpy(), np.arange(total) / 2)
+    finally:
+        deployment.stop()
+
+
+def test_stream_writer_lets_an_idle_stream_close_until_the_next_write() -> None:
+    deployment = new_live("idle", SIGHTLINE_STREAM_IDLE_TIMEOUT_MS="1000")
+    deployment.start_server()
+    try:
+        admin = Client(deployment.address, api_key=deployment.admin_key)
+        admin.create_project("acme")
+        _, secret = admin.create_api_key("acme")
+        client = Client(deployment.address, api_key=secret, project="acme")
+        production_collection(client, "rt")
+        stamp = pd.Timestamp("2026-11-03T00:00:00Z")
+        writer = client.stream(collection="rt", production=True, model="m", max_reconnects=2)
+        writer.write({"id": "a", "ts": stamp, "x": 1.0, "yhat": 0.5})
+        writer.flush(timeout=30)
+        # Four idle periods, each ended by the server: a writer that reopened its stream each time would have given
+        # up after max_reconnects of them.
+        time.sleep(4.5)
+        writer.write({"id": "b", "ts": stamp, "x": 2.0, "yhat": 1.0})
+        summary = writer.close(timeout=30)
+        # One stream reopened after the idle timeout, for the second write.
+        assert writer.reconnects == 1
+        assert summary.rows_accepted == 2
+        assert sorted(client.read(collection="rt", production=True, model="m")["id"]) == ["a", "b"]
     finally:
         deployment.stop()
 

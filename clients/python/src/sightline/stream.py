@@ -23,7 +23,16 @@ from .errors import FieldViolation, InvalidArgumentError, SightlineError, from_r
 from .summary import WriteSummary
 
 # The writer never cancels its own streams, so CANCELLED comes from the server side (a shutdown resets open calls).
-_retryable = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED}
+# DEADLINE_EXCEEDED too: the writer sets no deadline of its own, so it is the server ending a stream left idle past
+# SIGHTLINE_STREAM_IDLE_TIMEOUT_MS, having acked everything it received.
+_retryable = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+}
 _end = object()
 
 
@@ -39,7 +48,8 @@ class StreamWriter:
 
     `write()` blocks only while `max_in_flight` batches await their acks. Each write's Future resolves with its ack
     (after the server made it durable), or fails with InvalidArgumentError when the server refused that batch whole.
-    `summary` totals every ack so far; `reconnects` counts the streams reopened after a failure.
+    `summary` totals every ack so far; `reconnects` counts the streams reopened after one ended early: a failure, a
+    server shutting down, or a stream the server ended for idleness (reopened by the next write).
     """
 
     def __init__(
@@ -111,6 +121,7 @@ class StreamWriter:
             self._pending[pending.sequence] = pending
             if self._outbox is not None:
                 self._outbox.put(_message(pending))
+            self._cond.notify_all()
         return future
 
     def flush(self, timeout: float | None = None) -> WriteSummary:
@@ -175,6 +186,18 @@ class StreamWriter:
                 error = from_rpc_error(err)
             finally:
                 outbox.put(_end)
+            if error is None or error.code in _retryable:
+                with self._cond:
+                    if not self._pending:
+                        # Nothing to re-send: typically the server ended a stream left idle past its timeout. Reopening
+                        # it at once would only time out again, each time counting against max_reconnects; the next
+                        # write reopens it instead.
+                        while not self._pending and not self._closing:
+                            self._cond.wait()
+                        failures = 0
+                        if self._pending:
+                            self.reconnects += 1
+                        continue
             failures += 1
             if error is not None and (error.code not in _retryable or failures > self._max_reconnects):
                 self._fail(error)
