@@ -16,7 +16,9 @@ import {
   FieldSchema,
   FieldType,
   IngestService,
+  ModelMode,
   RowErrorReason,
+  ScoreType,
   SplitType,
   toRecordBatch,
   type BatchInput,
@@ -27,6 +29,7 @@ import {
   type TargetInit,
 } from "../../clients/ts/src/index.js";
 import { ReadRecordsRequestSchema, StreamRequestSchema } from "../../clients/ts/src/gen/sightline/v1/ingest_service_pb.js";
+import { ArtifactFormat } from "../../clients/ts/src/gen/sightline/v1/model_service_pb.js";
 import { isolation, startServerProcess, type ServerHandle } from "../harness/processes.js";
 import { connectCaller, expectFailure, grpcJsCaller, type RpcCaller } from "../harness/rpc.js";
 
@@ -504,6 +507,30 @@ describe("SIGHTLINE_STREAM_IDLE_TIMEOUT_MS (1500): DEADLINE_EXCEEDED, what came 
     } finally {
       session.destroy();
     }
+  });
+
+  it("ends an UploadModelArtifact that goes quiet after its header, storing nothing", async () => {
+    await client.catalog.createModel({
+      model: { project: P, collection: C, name: "idle-model", mode: ModelMode.DATA_AND_MODEL, scoreType: ScoreType.REGRESSION, predictionFields: [{ name: "yhat", type: FieldType.DOUBLE }] },
+    });
+    let release!: () => void;
+    const quiet = new Promise<void>((r) => (release = r));
+    const started = Date.now();
+    try {
+      const err = await failure(client.models.uploadModelArtifact((async function* () {
+        yield { part: { case: "header" as const, value: { project: P, collection: C, model: "idle-model", format: ArtifactFormat.ONNX, sizeBytes: 1000n, sha256: "0".repeat(64) } } };
+        yield { part: { case: "chunk" as const, value: new Uint8Array(10) } };
+        await quiet;
+      })()));
+      expect(err.code).toBe(Code.DeadlineExceeded);
+      expect(err.rawMessage).toBe("the client sent nothing for 1500 ms (SIGHTLINE_STREAM_IDLE_TIMEOUT_MS); nothing was stored");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(idleMs);
+    } finally {
+      release();
+    }
+    // The model has no artifact: FAILED_PRECONDITION (ARTIFACT_MISSING).
+    const missing = await failure(client.models.getModelArtifact({ project: P, collection: C, model: "idle-model" }));
+    expect(missing.code).toBe(Code.FailedPrecondition);
   });
 
   it.each(["upload", "stream"] as const)("never ends a %s that sends more often than that, however long it runs", async (way) => {

@@ -28,6 +28,7 @@ import { findCollection } from "../store/collections.js";
 import { docId, type ModelDoc, type Store } from "../store/db.js";
 import { resolveTarget } from "../store/records.js";
 import { receiveBytes, receiveHeader } from "./artifact-upload.js";
+import { IdleWatch, watchedIterator } from "./stream-idle.js";
 import type { RpcDeps } from "./deps.js";
 import { publicJobId, redisCall } from "./jobs.js";
 
@@ -113,12 +114,17 @@ function baselineMissing(description: string) {
 export function registerModels(router: ConnectRouter, { store, queues, config, influencesOnIngest }: RpcDeps): void {
   router.service(ModelService, {
     async uploadModelArtifact(requests, ctx) {
-      const iterator = requests[Symbol.asyncIterator]();
-      const header = await receiveHeader(iterator, config.compute.maxArtifactBytes);
-      authorizeProject(ctx, header.project);
-      const collection = await findCollection(store, header.project, header.collection);
-      const model = await computableModel(store, header.project, header.collection, header.model);
-      const bytes = await receiveBytes(iterator, header);
+      // An upload that stalls would hold its buffer (up to SIGHTLINE_MAX_ARTIFACT_BYTES) until its deadline.
+      const idle = new IdleWatch(config.ingest.streamIdleTimeoutMs, () => "nothing was stored");
+      const iterator = watchedIterator(requests[Symbol.asyncIterator](), idle);
+      const receive = async () => {
+        const header = await receiveHeader(iterator, config.compute.maxArtifactBytes);
+        authorizeProject(ctx, header.project);
+        const collection = await findCollection(store, header.project, header.collection);
+        const model = await computableModel(store, header.project, header.collection, header.model);
+        return { header, collection, model, bytes: await receiveBytes(iterator, header) };
+      };
+      const { header, collection, model, bytes } = await receive().finally(() => idle.close());
       let loaded;
       try {
         loaded = await loadArtifact(bytes, collection.fields, model, { intraOpThreads: config.compute.intraOpThreads });

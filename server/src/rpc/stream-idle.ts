@@ -1,4 +1,4 @@
-// The idle rule of Upload and Stream: a call that has the server waiting for its next message, with nothing of its
+// The idle rule of Upload, Stream and UploadModelArtifact: a call that has the server waiting for its next message, with nothing of its
 // own in flight, for SIGHTLINE_STREAM_IDLE_TIMEOUT_MS ends with DEADLINE_EXCEEDED. One timer per call, armed lazily:
 // a wait only notes when it began, and the timer, when it fires, re-arms itself for whatever is left of the newest wait.
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -80,4 +80,9 @@ export class IdleWatch {
     if (left > 0) this.timer = setTimeout(this.check, left);
     else this.failWait?.(new IdleTimeout(this.timeoutMs, this.outcome()));
   };
+}
+
+/** `iterator`, with every wait for its next message under `idle`'s rule. */
+export function watchedIterator<T>(iterator: AsyncIterator<T>, idle: IdleWatch): AsyncIterator<T> {
+  return { next: () => idle.next(iterator) };
 }
