@@ -1,8 +1,10 @@
 // Every configurable limit against a real server started with small values: what each refuses, with which status,
 // and that what is just within it passes. Message sizes and deadlines go through all three protocols, schema limits
-// through two gRPC stacks, HTTP/2 stream limits and stalled clients through raw node:http2 sessions and sockets.
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+// through two gRPC stacks, HTTP/2 stream limits and stalled clients through raw node:http2 sessions and sockets, and
+// node:http on the console port.
+import { create, toBinary, toJsonString, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,6 +46,7 @@ const limits = {
   SIGHTLINE_STREAM_SEND_TIMEOUT_MS: "1500",
   // Above the harness's grpc-js deadlines (30 s unary, 60 s streaming), below connect's default of none.
   SIGHTLINE_MAX_TIMEOUT_MS: "45000",
+  SIGHTLINE_CONSOLE_PORT: "0",
 };
 const idleMs = 1500;
 const sendMs = 1500;
@@ -60,6 +63,7 @@ const fields = [
 const iso = isolation("limits");
 let server: ServerHandle;
 let client: SightlineClient;
+let consolePort: number;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const split = (name: string): TargetInit => ({ project: P, collection: C, destination: { case: "split", value: name } });
@@ -158,10 +162,11 @@ async function healthCheck(session: http2.ClientHttp2Session): Promise<string | 
 
 beforeAll(async () => {
   server = await startServerProcess(iso, limits);
+  consolePort = (JSON.parse(await server.waitForLine(/"msg":"listening"/)) as { consolePort: number }).consolePort;
   client = createSightlineClient({ url: server.url, apiKey: iso.adminKey });
   await client.admin.createProject({ project: { name: P } });
   await client.catalog.createDataCollection({ collection: { project: P, name: C, schema: { recordIdColumn: "id", fields } } });
-  for (const name of ["size", "rows", "strings", "idle", "send"]) {
+  for (const name of ["size", "rows", "strings", "idle", "send", "console"]) {
     await client.catalog.createSplit({ split: { project: P, collection: C, name, type: SplitType.TRAIN } });
   }
 });
@@ -639,5 +644,50 @@ describe("SIGHTLINE_STREAM_SEND_TIMEOUT_MS (1500): a client that takes no respon
     } finally {
       session.destroy();
     }
+  });
+});
+
+describe("SIGHTLINE_STREAM_SEND_TIMEOUT_MS (1500) on the console port: an HTTP/1.1 client that takes no responses is cut", () => {
+  it("closes the connection of a ReadRecords reader that stopped reading, while the server goes on serving", async () => {
+    // About 6 MB of rows, in messages within SIGHTLINE_MAX_MESSAGE_BYTES: more than loopback's socket buffers hold
+    // (about 4 MB), so the server's writes queue once the client stops reading.
+    const rows = 2400;
+    await client.upload(split("console"), Array.from({ length: rows / 5 }, (_, b) => notes(`console${b}-`, 5, 2500)));
+    const request = create(ReadRecordsRequestSchema, { target: split("console"), batchSize: 5 });
+    const req = http.request({
+      host: "127.0.0.1",
+      port: consolePort,
+      method: "POST",
+      path: "/sightline.v1.IngestService/ReadRecords",
+      headers: { "content-type": "application/connect+json", authorization: `Bearer ${iso.adminKey}` },
+      agent: false,
+    });
+    req.on("error", () => undefined);
+    const started = Date.now();
+    req.end(envelope(Buffer.from(toJsonString(ReadRecordsRequestSchema, request))));
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.once("response", resolve));
+    expect(res.statusCode).toBe(200);
+    res.on("error", () => undefined);
+    // Nothing reads it: the response's buffer fills, Node stops reading the socket, then the kernel's buffers fill.
+    // A paused client sees no close, so the server's log says when the cut came.
+    const line = await server.waitForLine(/"msg":"cut a console response whose client took no data".*IngestService\/ReadRecords/, sendMs + 15_000);
+    const at = Date.now();
+    expect((JSON.parse(line) as { stalledMs: number }).stalledMs).toBeGreaterThanOrEqual(sendMs);
+    expect(at - started).toBeGreaterThanOrEqual(sendMs);
+    expect(at - started).toBeLessThan(sendMs + 15_000);
+    // Once read, what the kernel still held comes, then the connection ends mid-response.
+    const closed = new Promise((resolve) => res.once("close", resolve));
+    res.resume();
+    await closed;
+    expect(res.complete).toBe(false);
+
+    const after = await fetch(`http://127.0.0.1:${consolePort}/sightline.v1.AdminService/GetProject`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${iso.adminKey}` },
+      body: JSON.stringify({ name: P }),
+    });
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as { project?: { name?: string } }).project?.name).toBe(P);
+    expect((await client.admin.getProject({ name: P })).project?.name).toBe(P);
   });
 });

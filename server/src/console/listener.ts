@@ -5,6 +5,7 @@
 import http from "node:http";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
+import { watchSends, type SendTimeoutOptions } from "../send-watch.js";
 import { defaultConsoleDir, loadConsoleFiles, withConsoleFiles, type ConsoleFiles } from "./files.js";
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -19,12 +20,10 @@ export interface ConsoleListener {
   destroy(): void;
 }
 
-export interface ConsoleListenOptions {
+/** The send timeout is the main port's: a stalled reader of a server stream (WatchJob, ReadRecords) is cut. */
+export interface ConsoleListenOptions extends SendTimeoutOptions {
   host: string;
   port: number;
-  /** A response whose queued bytes the client takes none of for this long is cut (as on the main port). */
-  sendTimeoutMs: number;
-  onSendTimeout?: (path: string, stalledMs: number) => void;
 }
 
 /** The console's files, or undefined (and a warning) when they were never built. */
@@ -45,39 +44,13 @@ function notBuilt(next: Handler): Handler {
   };
 }
 
-interface InFlight {
-  path: string;
-  waiting: number;
-  lastProgress: number;
-}
-
 export async function listenConsole(options: ConsoleListenOptions, site: ConsoleFiles | undefined, rpc: Handler): Promise<ConsoleListener> {
   const handler = site === undefined ? notBuilt(rpc) : withConsoleFiles(site, rpc);
-  const inFlight = new Map<http.ServerResponse, InFlight>();
+  const sends = watchSends(options);
   const server = http.createServer((req, res) => {
-    inFlight.set(res, { path: req.url ?? "", waiting: 0, lastProgress: Date.now() });
-    res.once("close", () => inFlight.delete(res));
+    sends.track(req, res);
     handler(req, res);
   });
-  // A stalled reader of a server stream (WatchJob, ReadRecords) would otherwise hold its call open for as long as it
-  // keeps the connection: connect-node waits for the socket to drain before writing more.
-  const sweep = setInterval(
-    () => {
-      const now = Date.now();
-      for (const [res, call] of inFlight) {
-        const waiting = res.writableLength;
-        if (waiting === 0 || waiting < call.waiting) call.lastProgress = now;
-        call.waiting = waiting;
-        if (waiting > 0 && now - call.lastProgress >= options.sendTimeoutMs) {
-          inFlight.delete(res);
-          options.onSendTimeout?.(call.path, now - call.lastProgress);
-          res.destroy();
-        }
-      }
-    },
-    Math.min(1000, Math.max(100, Math.floor(options.sendTimeoutMs / 10))),
-  );
-  sweep.unref();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -86,7 +59,7 @@ export async function listenConsole(options: ConsoleListenOptions, site: Console
     });
   });
   const destroy = () => {
-    clearInterval(sweep);
+    sends.stop();
     server.closeAllConnections();
   };
   return {
@@ -99,7 +72,7 @@ export async function listenConsole(options: ConsoleListenOptions, site: Console
       server.closeIdleConnections();
     },
     async closed() {
-      while (inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (sends.inFlight() > 0) await new Promise((resolve) => setTimeout(resolve, 50));
       destroy();
     },
     destroy,
