@@ -647,6 +647,33 @@ describe("SIGHTLINE_STREAM_SEND_TIMEOUT_MS (1500): a client that takes no respon
   });
 });
 
+describe("deadlines on the console port", () => {
+  it("ends a call whose request never finishes with deadline_exceeded when its deadline passes", async () => {
+    const req = http.request({
+      host: "127.0.0.1",
+      port: consolePort,
+      method: "POST",
+      path: "/sightline.v1.AdminService/GetProject",
+      // A body announced longer than what is sent: the server waits for the rest.
+      headers: { "content-type": "application/json", "content-length": "100", "connect-timeout-ms": "1000", authorization: `Bearer ${iso.adminKey}` },
+      agent: false,
+    });
+    req.on("error", () => undefined);
+    const started = Date.now();
+    req.write('{"name":');
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.once("response", resolve));
+    const body = await new Promise<string>((resolve) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.once("end", () => resolve(text));
+    });
+    req.destroy();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((JSON.parse(body) as { code: string }).code).toBe("deadline_exceeded");
+  });
+});
+
 describe("SIGHTLINE_STREAM_SEND_TIMEOUT_MS (1500) on the console port: an HTTP/1.1 client that takes no responses is cut", () => {
   it("closes the connection of a ReadRecords reader that stopped reading, while the server goes on serving", async () => {
     // About 6 MB of rows, in messages within SIGHTLINE_MAX_MESSAGE_BYTES: more than loopback's socket buffers hold

@@ -5,6 +5,7 @@
 import http from "node:http";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
+import { applyRequestDeadline } from "../request-deadline.js";
 import { watchSends, type SendTimeoutOptions } from "../send-watch.js";
 import { defaultConsoleDir, loadConsoleFiles, withConsoleFiles, type ConsoleFiles } from "./files.js";
 
@@ -49,6 +50,7 @@ export async function listenConsole(options: ConsoleListenOptions, site: Console
   const sends = watchSends(options);
   const server = http.createServer((req, res) => {
     sends.track(req, res);
+    applyRequestDeadline(req);
     handler(req, res);
   });
   await new Promise<void>((resolve, reject) => {
