@@ -3,7 +3,7 @@
 // a BadRequest, PreconditionFailure or ResourceInfo detail.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { MongoBulkWriteError, MongoError, MongoNetworkError, MongoServerError, MongoServerSelectionError } from "mongodb";
+import { MongoBulkWriteError, MongoError, MongoNetworkError, MongoNotConnectedError, MongoServerError, MongoServerSelectionError } from "mongodb";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
@@ -110,6 +110,9 @@ const ferretdbBackendDown = /SQLSTATE (08|57P0[1-3])|failed to connect to `/;
 
 function isDependencyOutage(err: unknown): boolean {
   if (err instanceof MongoNetworkError || err instanceof MongoServerSelectionError) return true;
+  // A call still on a client that store/db.ts replaced and closed (a cursor's next batch, say): "Client must be
+  // connected before running operations". The next call uses the new client.
+  if (err instanceof MongoNotConnectedError) return true;
   // A bulk write that failed as a whole (no write errors) carries the driver error's own fields instead: a network
   // error's `beforeHandshake`, or a server-selection error's `reason` (the topology no server could be chosen from).
   if (err instanceof MongoBulkWriteError && writeErrorsOf(err).length === 0 && ("beforeHandshake" in err || "reason" in err)) return true;

@@ -93,7 +93,7 @@ async function startMonitor(config: Config, store: Store, redis: Redis, log: Log
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const registry = createRegistry();
-  const store = await openStore(config.mongodbUrl, config.mongodbDatabase, commandObserver(config.metrics, registry));
+  const store = await openStore(config.mongodbUrl, config.mongodbDatabase, commandObserver(config.metrics, registry), log);
   const redis = connectRedis(config.redisUrl, "producer");
   redis.on("error", (err: Error) => log.debug("redis connection error", { error: err }));
   if (!(await readyOrTimeout(redis, 5000))) log.warn("redis is not reachable yet; starting NOT_SERVING");
@@ -174,7 +174,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     await metricsListener?.close();
     await queues.close();
     redis.disconnect();
-    await store.client.close();
+    await store.close();
     log.info("stopped");
   };
   return {

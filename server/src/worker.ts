@@ -18,7 +18,7 @@ const config = loadConfigOrExit("worker");
 const log = createLogger(config.logLevel, { service: "sightline-worker", pid: process.pid });
 // Workers serve their own metrics (SIGHTLINE_WORKER_METRICS_PORT): job timings exist only in the process that ran them.
 const registry = createRegistry();
-const store = await openStore(config.mongodbUrl, config.mongodbDatabase, commandObserver(config.metrics, registry));
+const store = await openStore(config.mongodbUrl, config.mongodbDatabase, commandObserver(config.metrics, registry), log);
 const connection = connectRedis(config.redisUrl, "worker");
 connection.on("error", (err: Error) => log.debug("redis connection error", { error: err }));
 
@@ -76,6 +76,6 @@ onTermination(log, async () => {
   await Promise.all(workers.map((w) => w.close()));
   await queues.close();
   connection.disconnect();
-  await store.client.close();
+  await store.close();
   await metricsListener?.close();
 });

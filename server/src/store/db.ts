@@ -6,6 +6,8 @@ import type { ArtifactDoc } from "./artifacts.js";
 import type { BucketMarkDoc } from "./bucket-marks.js";
 import type { MonitoringResultDoc, MonitoringStateDoc } from "./monitoring-results.js";
 import { encodePageToken, type PageRequest } from "../catalog/paging.js";
+import type { Logger } from "../log.js";
+import { HeartbeatTracker, HeartbeatWatchdog, type HeartbeatBounds } from "./heartbeat-watchdog.js";
 
 export interface ProjectDoc {
   _id: string;
@@ -114,6 +116,7 @@ export interface TargetStatsDoc {
 }
 
 export interface Store {
+  /** The client in use. openStore may replace it (see below): take it from here for each use, never keep it. */
   client: MongoClient;
   db: Db;
   projects: Collection<ProjectDoc>;
@@ -127,21 +130,21 @@ export interface Store {
   monitoringResults: Collection<MonitoringResultDoc>;
   monitoringState: Collection<MonitoringStateDoc>;
   artifacts: Collection<ArtifactDoc>;
+  /** Closes the client in use, any replacement being connected, and the watchdog. */
+  close(): Promise<void>;
 }
 
-/** `observeCommands`, when given, is attached before connecting, so it sees every command including the index builds. */
-export async function openStore(url: string, database: string, observeCommands?: (client: MongoClient) => void): Promise<Store> {
-  const client = new MongoClient(url, {
-    serverSelectionTimeoutMS: 5000,
-    connectTimeoutMS: 5000,
-    appName: "sightline",
-    // Off unless observed: command events make the driver decode every reply a second time.
-    monitorCommands: observeCommands !== undefined,
-  });
-  observeCommands?.(client);
-  await client.connect();
+/** Bounds a TCP connect, and the reply to a monitoring check (the driver uses it as that check's socket timeout). */
+const connectTimeoutMS = 5000;
+/** The driver's default, set here because the heartbeat watchdog derives its bound from it. */
+const heartbeatFrequencyMS = 10_000;
+const heartbeatBounds: HeartbeatBounds = { connectTimeoutMS, heartbeatFrequencyMS, slackMs: 2000 };
+/** Pause between attempts to connect a replacement client while the database is still away. */
+const replaceRetryMs = 500;
+
+function handlesOf(client: MongoClient, database: string): Omit<Store, "close"> {
   const db = client.db(database);
-  const store: Store = {
+  return {
     client,
     db,
     projects: db.collection<ProjectDoc>("projects"),
@@ -156,7 +159,94 @@ export async function openStore(url: string, database: string, observeCommands?:
     monitoringState: db.collection<MonitoringStateDoc>("monitoring_state"),
     artifacts: db.collection<ArtifactDoc>("model_artifacts"),
   };
-  await ensureIndexes(store);
+}
+
+/**
+ * Connects to `url` and returns the collections of `database`. `observeCommands`, when given, is attached to every
+ * client before it connects, so it sees every command including the index builds.
+ *
+ * The driver can stop monitoring a server for good when the server closes its connections (a FerretDB restart does):
+ * see heartbeat-watchdog.ts. A watchdog notices a monitoring check that outlives every timeout the driver gives it;
+ * openStore then connects a new client, retrying while the database is away, swaps it into the Store, and closes the
+ * old one, whose calls could only fail (they now fail at once, as UNAVAILABLE).
+ */
+export async function openStore(url: string, database: string, observeCommands?: (client: MongoClient) => void, log?: Logger): Promise<Store> {
+  const newClient = () => {
+    const client = new MongoClient(url, {
+      serverSelectionTimeoutMS: 5000,
+      connectTimeoutMS,
+      heartbeatFrequencyMS,
+      appName: "sightline",
+      // Off unless observed: command events make the driver decode every reply a second time.
+      monitorCommands: observeCommands !== undefined,
+    });
+    observeCommands?.(client);
+    return { client, heartbeats: new HeartbeatTracker(client) };
+  };
+  let current = newClient();
+  await current.client.connect();
+
+  let closed = false;
+  let candidate: MongoClient | undefined;
+  let replacing: Promise<void> | undefined;
+  const replace = async (): Promise<void> => {
+    for (let attempt = 1; !closed; attempt++) {
+      const next = newClient();
+      candidate = next.client;
+      try {
+        await next.client.connect();
+      } catch (error) {
+        next.heartbeats.detach();
+        await next.client.close().catch(() => undefined);
+        if (closed) return;
+        log?.debug("replacement mongodb client could not connect yet", { attempt, error });
+        await new Promise((resolve) => setTimeout(resolve, replaceRetryMs));
+        continue;
+      } finally {
+        candidate = undefined;
+      }
+      if (closed) {
+        next.heartbeats.detach();
+        await next.client.close().catch(() => undefined);
+        return;
+      }
+      const old = current;
+      current = next;
+      Object.assign(store, handlesOf(next.client, database));
+      watchdog.watch(next.heartbeats);
+      old.heartbeats.detach();
+      void old.client.close().catch(() => undefined);
+      log?.info("mongodb client replaced", { attempt });
+      return;
+    }
+  };
+  const watchdog = new HeartbeatWatchdog(heartbeatBounds, (stuck) => {
+    log?.warn("mongodb server monitoring is stuck; replacing the client", {
+      address: stuck.address,
+      outstandingMs: Math.round(stuck.outstandingMs),
+      limitMs: stuck.limitMs,
+    });
+    replacing ??= replace()
+      .catch((error: unknown) => log?.error("could not replace the mongodb client", { error }))
+      .finally(() => (replacing = undefined));
+  });
+  watchdog.watch(current.heartbeats);
+
+  const store: Store = {
+    ...handlesOf(current.client, database),
+    async close() {
+      closed = true;
+      watchdog.stop();
+      await Promise.all([current.client.close(), candidate?.close()]);
+    },
+  };
+  try {
+    await ensureIndexes(store);
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+  watchdog.start();
   return store;
 }
 
