@@ -620,7 +620,7 @@ async function replayChunks(server: BenchServer, collection: string, ensemble: T
     }
     return r;
   } finally {
-    await store.client.close();
+    await store.close();
   }
 }
 

@@ -673,7 +673,7 @@ async function serviceBenchmark(): Promise<string[]> {
     await stopChild(worker);
     await stopChild(server.child);
     await store?.db.dropDatabase().catch(() => undefined);
-    await store?.client.close();
+    await store?.close();
     await monitoringQueue.obliterate({ force: true }).catch(() => undefined);
     await statsQueue.obliterate({ force: true }).catch(() => undefined);
     await monitoringQueue.close();
