@@ -1,6 +1,7 @@
 package sightline_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -53,18 +54,7 @@ func TestStreamWriterSurvivesServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := dial(t, first.Addr, sightline.WithAPIKey(iso.AdminKey))
-	project := uniqueName("restart")
-	if _, err := c.Admin.CreateProject(ctx, &sightlinev1.CreateProjectRequest{Project: &sightlinev1.Project{Name: project}}); err != nil {
-		t.Fatal(err)
-	}
-	schema := &sightlinev1.Schema{RecordIdColumn: "id", Fields: []*sightlinev1.Field{field("v", feature, sightlinev1.FieldType_FIELD_TYPE_INT64, false)}}
-	if _, err := c.Catalog.CreateDataCollection(ctx, &sightlinev1.CreateDataCollectionRequest{Collection: &sightlinev1.DataCollection{Project: project, Name: "events", Schema: schema}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Catalog.CreateSplit(ctx, &sightlinev1.CreateSplitRequest{Split: &sightlinev1.Split{Project: project, Collection: "events", Name: "s", Type: sightlinev1.SplitType_SPLIT_TYPE_CUSTOM}}); err != nil {
-		t.Fatal(err)
-	}
-	target := sightline.SplitTarget(project, "events", "s")
+	target := int64Split(t, ctx, c, "restart")
 
 	var reconnects, resent atomic.Int64
 	w := c.NewStreamWriter(target, sightline.StreamWriterOptions{MaxInFlight: 32, OnReconnect: func(n int) {
@@ -157,18 +147,7 @@ func TestStreamWriterLetsAnIdleStreamClose(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = server.Stop(20 * time.Second) })
 	c := dial(t, server.Addr, sightline.WithAPIKey(iso.AdminKey))
-	project := uniqueName("idle")
-	if _, err := c.Admin.CreateProject(ctx, &sightlinev1.CreateProjectRequest{Project: &sightlinev1.Project{Name: project}}); err != nil {
-		t.Fatal(err)
-	}
-	schema := &sightlinev1.Schema{RecordIdColumn: "id", Fields: []*sightlinev1.Field{field("v", feature, sightlinev1.FieldType_FIELD_TYPE_INT64, false)}}
-	if _, err := c.Catalog.CreateDataCollection(ctx, &sightlinev1.CreateDataCollectionRequest{Collection: &sightlinev1.DataCollection{Project: project, Name: "events", Schema: schema}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Catalog.CreateSplit(ctx, &sightlinev1.CreateSplitRequest{Split: &sightlinev1.Split{Project: project, Collection: "events", Name: "s", Type: sightlinev1.SplitType_SPLIT_TYPE_CUSTOM}}); err != nil {
-		t.Fatal(err)
-	}
-	target := sightline.SplitTarget(project, "events", "s")
+	target := int64Split(t, ctx, c, "idle")
 	w := c.NewStreamWriter(target, sightline.StreamWriterOptions{MaxReconnects: 2})
 	write := func(i int) {
 		b, err := sightline.NewBatch(fmt.Sprintf("r%d", i)).Columns(sightline.Int64s("v", []int64{int64(i)}, nil)).Build()
@@ -195,4 +174,22 @@ func TestStreamWriterLetsAnIdleStreamClose(t *testing.T) {
 	if rows := readAll(t, ctx, c, &sightlinev1.ReadRecordsRequest{Target: target}); len(rows) != 2 {
 		t.Fatalf("the split holds %d records, want 2", len(rows))
 	}
+}
+
+// int64Split creates a project named after label, a collection "events" with one INT64 feature "v", and its split
+// "s", and returns the split as a target.
+func int64Split(t *testing.T, ctx context.Context, c *sightline.Client, label string) *sightlinev1.Target {
+	t.Helper()
+	project := uniqueName(label)
+	if _, err := c.Admin.CreateProject(ctx, &sightlinev1.CreateProjectRequest{Project: &sightlinev1.Project{Name: project}}); err != nil {
+		t.Fatal(err)
+	}
+	schema := &sightlinev1.Schema{RecordIdColumn: "id", Fields: []*sightlinev1.Field{field("v", feature, sightlinev1.FieldType_FIELD_TYPE_INT64, false)}}
+	if _, err := c.Catalog.CreateDataCollection(ctx, &sightlinev1.CreateDataCollectionRequest{Collection: &sightlinev1.DataCollection{Project: project, Name: "events", Schema: schema}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Catalog.CreateSplit(ctx, &sightlinev1.CreateSplitRequest{Split: &sightlinev1.Split{Project: project, Collection: "events", Name: "s", Type: sightlinev1.SplitType_SPLIT_TYPE_CUSTOM}}); err != nil {
+		t.Fatal(err)
+	}
+	return sightline.SplitTarget(project, "events", "s")
 }

@@ -166,16 +166,22 @@ def test_stream_writer_acks_every_batch_and_reports_refusals(project: ProjectAcc
     assert back.set_index("id").loc["s7", "yhat"] == pytest.approx(14.0)
 
 
+def production_client(deployment: Live) -> Client:
+    """A project key's client on a fresh deployment, with the production collection "rt" (model "m") set up."""
+    admin = Client(deployment.address, api_key=deployment.admin_key)
+    admin.create_project("acme")
+    _, secret = admin.create_api_key("acme")
+    client = Client(deployment.address, api_key=secret, project="acme")
+    production_collection(client, "rt")
+    return client
+
+
 def test_stream_writer_survives_a_server_restart(tmp_path: object) -> None:
     deployment = new_live("restart")
     port = free_port()
     deployment.start_server(port=port)
     try:
-        admin = Client(deployment.address, api_key=deployment.admin_key)
-        admin.create_project("acme")
-        _, secret = admin.create_api_key("acme")
-        client = Client(deployment.address, api_key=secret, project="acme")
-        production_collection(client, "rt")
+        client = production_client(deployment)
         total = 1500
         restarted = threading.Event()
         writer = client.stream(collection="rt", production=True, model="m", max_in_flight=32)
@@ -216,11 +222,7 @@ def test_stream_writer_lets_an_idle_stream_close_until_the_next_write() -> None:
     deployment = new_live("idle", SIGHTLINE_STREAM_IDLE_TIMEOUT_MS="1000")
     deployment.start_server()
     try:
-        admin = Client(deployment.address, api_key=deployment.admin_key)
-        admin.create_project("acme")
-        _, secret = admin.create_api_key("acme")
-        client = Client(deployment.address, api_key=secret, project="acme")
-        production_collection(client, "rt")
+        client = production_client(deployment)
         stamp = pd.Timestamp("2026-11-03T00:00:00Z")
         writer = client.stream(collection="rt", production=True, model="m", max_reconnects=2)
         writer.write({"id": "a", "ts": stamp, "x": 1.0, "yhat": 0.5})
