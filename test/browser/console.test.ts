@@ -1,13 +1,7 @@
 // The web console in a real browser (Debian's chromium through playwright-core) against a real server and worker:
 // the server's HTTP/1.1 console port serves the built app (npm run build:console) and the Connect protocol it calls.
 // Data goes in through the TypeScript client over gRPC; what the pages show is compared with what the API returns.
-import { execFile } from "node:child_process";
 import { mkdirSync, statSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import https from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
@@ -29,6 +23,7 @@ import {
 } from "../../clients/ts/src/index.js";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../server/src/gen/grpc/health/v1/health_pb.js";
 import { isolation, startServerProcess, startWorkerProcess, type ChildHandle, type ServerHandle } from "../harness/processes.js";
+import { httpsGet, selfSignedCert, type SelfSignedCert } from "../harness/tls.js";
 
 const P = "console";
 const OTHER = "elsewhere";
@@ -466,46 +461,29 @@ describe("web console", () => {
 
 describe("web console on the main port with TLS", () => {
   const iso = isolation("consoletls");
-  let dir: string;
+  let tls: SelfSignedCert;
   let server: ServerHandle;
-  let ca: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "sightline-console-tls-"));
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    await promisify(execFile)("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
-    ]);
-    ca = await readFile(cert, "utf8");
+    tls = await selfSignedCert("console");
     // No console port: with TLS, ALPN admits browsers on the main port.
-    server = await startServerProcess(iso, { SIGHTLINE_TLS_CERT_FILE: cert, SIGHTLINE_TLS_KEY_FILE: key });
-    await createSightlineClient({ url: server.url, apiKey: iso.adminKey, ca }).admin.createProject({ project: { name: "tls" } });
+    server = await startServerProcess(iso, tls.env);
+    await createSightlineClient({ url: server.url, apiKey: iso.adminKey, ca: tls.ca }).admin.createProject({ project: { name: "tls" } });
     browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    await tls?.remove();
   });
 
   it("serves the console over HTTPS/1.1 next to gRPC", async () => {
-    const res = await new Promise<{ status: number; type: string; version: string; body: string }>((resolve, reject) => {
-      const req = https.request({ host: "127.0.0.1", port: server.port, path: "/", ca, agent: false }, (r) => {
-        let body = "";
-        r.setEncoding("utf8");
-        r.on("data", (chunk: string) => (body += chunk));
-        r.once("end", () => resolve({ status: r.statusCode ?? 0, type: r.headers["content-type"] ?? "", version: r.httpVersion, body }));
-      });
-      req.once("error", reject);
-      req.end();
-    });
+    const res = await httpsGet(server.port, "/", tls.ca);
     expect(res.version).toBe("1.1");
     expect(res.status).toBe(200);
-    expect(res.type).toBe("text/html; charset=utf-8");
+    expect(res.contentType).toBe("text/html; charset=utf-8");
     expect(res.body).toContain('<main id="app">');
   });
 

@@ -1,14 +1,8 @@
 // Prometheus metrics of real server and worker processes: /metrics over h2c on the main port and over HTTP/1.1 on
 // the metrics ports, a strictly valid exposition, counters that move by exactly the traffic sent, histograms whose
 // buckets agree, queue depths read at scrape time, and a scrape that still answers while Redis hangs.
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
 import http from "node:http";
 import http2 from "node:http2";
-import https from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -31,6 +25,7 @@ import { queueReadTimeoutMs, queueStates } from "../../server/src/telemetry/queu
 import { parseExposition, Scrape, type Labels } from "../harness/exposition.js";
 import { isolation, startServerProcess, startWorkerProcess, type ChildHandle, type ServerHandle } from "../harness/processes.js";
 import { startPrivateRedis, type PrivateRedis } from "../harness/redis.js";
+import { httpsGet, selfSignedCert, type SelfSignedCert } from "../harness/tls.js";
 
 // Customer identifiers: none of them may appear anywhere in an exposition.
 const P = "acme-quiet-proj";
@@ -441,37 +436,20 @@ describe("a scrape while Redis hangs", () => {
 });
 
 describe("the main port with TLS", () => {
-  let dir: string;
+  let tls: SelfSignedCert;
   let server: ServerHandle;
-  let ca: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "sightline-metrics-tls-"));
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    await promisify(execFile)("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
-    ]);
-    ca = await readFile(cert, "utf8");
-    server = await startServerProcess(isolation("metricstls"), { SIGHTLINE_TLS_CERT_FILE: cert, SIGHTLINE_TLS_KEY_FILE: key });
+    tls = await selfSignedCert("metrics");
+    server = await startServerProcess(isolation("metricstls"), tls.env);
   });
   afterAll(async () => {
     await server?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    await tls?.remove();
   });
 
   it("serves /metrics over HTTPS/1.1, as Prometheus scrapes with scheme: https", async () => {
-    const res = await new Promise<Response & { version: string }>((resolve, reject) => {
-      const req = https.request({ host: "127.0.0.1", port: server.port, path: "/metrics", ca, agent: false }, (r) => {
-        let body = "";
-        r.setEncoding("utf8");
-        r.on("data", (chunk: string) => (body += chunk));
-        r.once("end", () => resolve({ status: r.statusCode ?? 0, contentType: r.headers["content-type"] ?? "", body, version: r.httpVersion }));
-      });
-      req.once("error", reject);
-      req.end();
-    });
+    const res = await httpsGet(server.port, "/metrics", tls.ca);
     expect(res.version).toBe("1.1");
     expect(expectExposition(res).value("sightline_queue_up", {})).toBe(1);
   });
