@@ -36,6 +36,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
 import argparse
 import json
 import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -52,6 +53,10 @@ from skl2onnx.common.data_types import FloatTensorType
 from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
+
+# The tests' reference script knows where shap and skl2onnx send a row on a float32-rounded threshold differently.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "reference"))
+from influence_reference import shap_threshold_ties  # noqa: E402
 
 SEED = 20261127
 KERNEL_SEED = 0
@@ -149,21 +154,6 @@ def kernel(onnx_bytes: bytes, background: np.ndarray, explain: np.ndarray, nsamp
     }
 
 
-def threshold_ties(model: GradientBoostingClassifier, rows: np.ndarray) -> int:
-    """Row values sitting exactly on float32(t) > t for some split t, where shap (t rounded to nearest float32) and
-    scikit-learn / skl2onnx (largest float32 <= t) send the row different ways. Continuous float32 data makes them
-    practically impossible; a non-zero count would explain a TreeSHAP difference far above float32 rounding."""
-    ties = 0
-    for estimator in np.ravel(model.estimators_):
-        tree = estimator.tree_
-        for node in np.flatnonzero(tree.children_left != -1):
-            t = float(tree.threshold[node])
-            t32 = float(np.float32(t))
-            if t32 > t:
-                ties += int(np.count_nonzero(rows[:, tree.feature[node]] == t32))
-    return ties
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
@@ -243,7 +233,7 @@ def main() -> None:
             "modelOutput": explainer.model.model_output,
             # shap's own additivity against scikit-learn's float64 margin, for scale.
             "additivityMaxAbs": float(np.max(np.abs(base + values.sum(axis=1) - margin))),
-            "thresholdTies": threshold_ties(gbc, np.vstack([background, rows])),
+            "thresholdTies": shap_threshold_ties(gbc, np.vstack([background, rows])),
             "loadAfter": os.getloadavg()[0],
         }
 
