@@ -30,37 +30,34 @@ have_pg() {
   return 1
 }
 
-# --- Debian packages: redis-server, postgresql ------------------------------------------------------
-if ! command -v redis-server >/dev/null 2>&1 || ! have_pg; then
-  sudo=()
+# Installs Debian packages with apt-get, as root or through sudo. $1 says what is missing, $2 names the log under
+# .dev/logs; the rest are the packages.
+apt_install() {
+  local missing=$1 log="$dev/logs/$2"
+  shift 2
+  local sudo=()
   if [[ $(id -u) != 0 ]]; then
-    command -v sudo >/dev/null 2>&1 || die "redis-server or PostgreSQL is missing; install the Debian packages redis-server and postgresql as root"
+    command -v sudo >/dev/null 2>&1 || die "$missing is missing; install the Debian packages $* as root"
     sudo=(sudo)
   fi
-  command -v apt-get >/dev/null 2>&1 || die "redis-server or PostgreSQL is missing and apt-get is not available; install them by hand"
-  say "installing redis-server and postgresql with apt-get"
-  log="$dev/logs/apt.log"
-  # The package's own cluster on 5432 may get created and started; the dev services never use it.
+  command -v apt-get >/dev/null 2>&1 || die "$missing is missing and apt-get is not available; install $* by hand"
+  say "installing $* with apt-get"
   { "${sudo[@]}" apt-get update &&
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server postgresql
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
   } >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get failed (full log: $log)"; }
+}
+
+# --- Debian packages: redis-server, postgresql ------------------------------------------------------
+if ! command -v redis-server >/dev/null 2>&1 || ! have_pg; then
+  # The package's own cluster on 5432 may get created and started; the dev services never use it.
+  apt_install "redis-server or PostgreSQL" apt.log redis-server postgresql
   command -v redis-server >/dev/null 2>&1 || die "redis-server still missing after apt-get install"
   have_pg || die "PostgreSQL binaries still missing under /usr/lib/postgresql/*/bin after apt-get install"
 fi
 
 # --- Debian package: chromium, for the console's browser tests (playwright-core never downloads browsers) --------
 if [[ ! -x /usr/bin/chromium ]]; then
-  sudo=()
-  if [[ $(id -u) != 0 ]]; then
-    command -v sudo >/dev/null 2>&1 || die "chromium is missing; install the Debian package chromium as root"
-    sudo=(sudo)
-  fi
-  command -v apt-get >/dev/null 2>&1 || die "chromium is missing and apt-get is not available; install it by hand"
-  say "installing chromium with apt-get"
-  log="$dev/logs/apt-chromium.log"
-  { "${sudo[@]}" apt-get update &&
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
-  } >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get failed (full log: $log)"; }
+  apt_install chromium apt-chromium.log chromium
   [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium still missing after apt-get install"
 fi
 
