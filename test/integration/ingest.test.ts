@@ -29,6 +29,7 @@ import {
 } from "../../clients/ts/src/index.js";
 import { isolation, startServerProcess, startWorkerProcess, type ChildHandle, type ServerHandle } from "../harness/processes.js";
 import { grpcJsCaller, RpcFailure } from "../harness/rpc.js";
+import { eventually } from "../harness/eventually.js";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Schema, model and deterministic data
@@ -248,16 +249,6 @@ function violations(err: ConnectError): { field: string; description: string }[]
 
 function rowErrorsOf(summary: WriteSummary) {
   return summary.rowErrors.map((e) => ({ row: Number(e.row), recordId: e.recordId, field: e.field, reason: RowErrorReason[e.reason], batch: Number(e.batch) }));
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function setUpCollection(client: SightlineClient, name: string, splits: string[] = ["s"]): Promise<void> {

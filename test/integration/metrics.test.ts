@@ -26,6 +26,7 @@ import { parseExposition, Scrape, type Labels } from "../harness/exposition.js";
 import { isolation, startServerProcess, startWorkerProcess, type ChildHandle, type ServerHandle } from "../harness/processes.js";
 import { startPrivateRedis, type PrivateRedis } from "../harness/redis.js";
 import { httpsGet, selfSignedCert, type SelfSignedCert } from "../harness/tls.js";
+import { eventually } from "../harness/eventually.js";
 
 // Customer identifiers: none of them may appear anywhere in an exposition.
 const P = "acme-quiet-proj";
@@ -95,16 +96,6 @@ async function scrapeHttp1(port: number): Promise<Scrape> {
 
 function metricsPortOf(child: ChildHandle): Promise<number> {
   return child.waitForLine(/"msg":"metrics listening"/).then((line) => (JSON.parse(line) as { metricsPort: number }).metricsPort);
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** How much each listed series moved between two scrapes. */
