@@ -1,5 +1,6 @@
 // Builds the whole server from a config: storage, queues, health, routes and the listener. main.ts and the tests
 // both start it through here.
+import { setMaxListeners } from "node:events";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { authInterceptor } from "./auth/interceptor.js";
@@ -101,6 +102,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   registerQueueDepths(registry, [queues.collectionStats, queues.monitoring, queues.compute, queues.computeChunks], queueReadTimeoutMs);
   const monitor = await startMonitor(config, store, redis, log);
   const shutdownController = new AbortController();
+  // connect-node links every open call's signal to this one, so eleven calls at once would draw Node's
+  // MaxListenersExceededWarning (a listener leak it suspects) although each call removes its listener when it ends.
+  setMaxListeners(0, shutdownController.signal);
   const handler = nodeAdapter({
     routes: routes({ store, queues, log, config, influencesOnIngest: new InfluencesOnIngest(store, queues, log), ingestMetrics: new IngestMetrics(registry) }, monitor),
     // Metrics outermost: they see authentication refusals, and the codes the auth interceptor maps errors to.
