@@ -63,7 +63,8 @@ export function notFound(resourceType: string, name: string): ConnectError {
   ]);
 }
 
-export function alreadyExists(resourceType: string, resourceName: string): ConnectError {
+export function alreadyExists(resourceType: string, name: string): ConnectError {
+  const resourceName = clip(name, maxQuotedName);
   return new ConnectError(`${resourceType} "${resourceName}" already exists`, Code.AlreadyExists, undefined, [
     errorInfo(ErrorReason.ALREADY_EXISTS, { resourceType, resourceName }),
     { desc: ResourceInfoSchema, value: create(ResourceInfoSchema, { resourceType, resourceName }) },
@@ -77,23 +78,27 @@ export interface PreconditionViolation {
 }
 
 export function failedPrecondition(reason: ErrorReason, violations: PreconditionViolation[]): ConnectError {
-  const message = violations.map((v) => `${v.subject}: ${v.description}`).join("; ");
+  const listed = violations
+    .slice(0, maxListedViolations)
+    .map((v) => ({ type: clip(v.type, maxViolationText), subject: clip(v.subject, maxViolationText), description: clip(v.description, maxViolationText) }));
+  const more = violations.length - listed.length;
+  const message = clip(listed.map((v) => `${v.subject}: ${v.description}`).join("; ") + (more > 0 ? `; and ${more} more violations` : ""), maxMessageText);
   return new ConnectError(message, Code.FailedPrecondition, undefined, [
     errorInfo(reason),
-    { desc: PreconditionFailureSchema, value: create(PreconditionFailureSchema, { violations }) },
+    { desc: PreconditionFailureSchema, value: create(PreconditionFailureSchema, { violations: listed }) },
   ]);
 }
 
 export function aborted(message: string): ConnectError {
-  return new ConnectError(message, Code.Aborted, undefined, [errorInfo(ErrorReason.CONCURRENT_MODIFICATION)]);
+  return new ConnectError(clip(message, maxMessageText), Code.Aborted, undefined, [errorInfo(ErrorReason.CONCURRENT_MODIFICATION)]);
 }
 
 export function unauthenticated(reason: ErrorReason, message: string): ConnectError {
-  return new ConnectError(message, Code.Unauthenticated, undefined, [errorInfo(reason)]);
+  return new ConnectError(clip(message, maxMessageText), Code.Unauthenticated, undefined, [errorInfo(reason)]);
 }
 
 export function permissionDenied(message: string): ConnectError {
-  return new ConnectError(message, Code.PermissionDenied, undefined, [errorInfo(ErrorReason.PERMISSION_DENIED)]);
+  return new ConnectError(clip(message, maxMessageText), Code.PermissionDenied, undefined, [errorInfo(ErrorReason.PERMISSION_DENIED)]);
 }
 
 export function unavailable(dependency: string): ConnectError {
@@ -130,9 +135,21 @@ function writeErrorsOf(err: MongoBulkWriteError) {
  * UNAVAILABLE so clients retry; anything else is INTERNAL without internals leaking to the client.
  */
 export function toConnectError(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
+  if (err instanceof ConnectError) return sendable(err);
   if (isDependencyOutage(err)) return unavailable("MongoDB");
   return new ConnectError("internal error", Code.Internal);
+}
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * An error whose message can travel in grpc-message: no lone surrogate, which cannot be percent-encoded (connect-es
+ * then failed to answer the call at all), and clipped, for errors raised outside the constructors above (a health
+ * check naming a huge service, say). Details are bounded where they are built.
+ */
+function sendable(err: ConnectError): ConnectError {
+  const message = clip(err.rawMessage.replace(loneSurrogate, "\uFFFD"), maxMessageText);
+  return message === err.rawMessage ? err : new ConnectError(message, err.code, err.metadata, err.details as never, err.cause);
 }
 
 function duplicateCode(code: unknown, message: string): boolean {

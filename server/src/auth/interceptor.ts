@@ -48,23 +48,13 @@ export function authInterceptor(store: Store, adminKey: string, log: Logger): In
   };
 
   function report(procedure: string, started: number, err: unknown, signal: AbortSignal): ConnectError {
-    const mapped = leftByClient(err, signal) ?? toConnectError(err);
+    // The one error mapper, also for the reason a call was left with: every status sent is one a client can read.
+    const mapped = toConnectError(leftByClient(err, signal) ?? err);
     const fields = { procedure, code: mapped.code, ms: Math.round(performance.now() - started) };
     if (mapped.code === Code.Internal) log.error("call failed", { ...fields, error: err });
     else log.debug("call refused", { ...fields, message: mapped.rawMessage });
-    return wellFormed(mapped);
+    return mapped;
   }
-}
-
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/**
- * gRPC sends a status message percent-encoded, which a lone surrogate makes impossible: connect-es then fails to answer
- * the call at all. A message that quotes part of a request could hold one, so it is replaced by U+FFFD.
- */
-function wellFormed(err: ConnectError): ConnectError {
-  const message = err.rawMessage.replace(loneSurrogate, "\uFFFD");
-  return message === err.rawMessage ? err : new ConnectError(message, err.code, err.metadata, err.details as never, err.cause);
 }
 
 /**

@@ -309,13 +309,21 @@ export class Fuzzer {
     return { cls: "raw", call, rpc: call.method === undefined ? `${methodKey(method)} (bad path)` : methodKey(method), note: `${codec} ${op}` };
   }
 
+  /** `$ADMIN` and `$PROJECT_KEY` as a corpus step's authorization stand for the admin key and the fuzz project's key. */
+  private corpusHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+    const out = { ...headers };
+    const keys: Record<string, string> = { $ADMIN: this.opts.adminKey, $PROJECT_KEY: this.opts.fuzzKey };
+    const key = out.authorization === undefined ? undefined : keys[out.authorization];
+    if (key !== undefined) out.authorization = `Bearer ${key}`;
+    return out;
+  }
+
   /** A corpus entry as an input: raw bytes, or a message given as JSON encoded for its protocol. */
   corpusInput(entry: CorpusStep, name: string): FuzzInput {
     if (entry.body !== undefined) {
       const path = entry.path ?? "/";
       const method = this.methods.find((m) => path === `/${m.parent.typeName}/${m.name}`);
-      const headers = { ...entry.headers };
-      if (headers.authorization === "$ADMIN") headers.authorization = `Bearer ${this.opts.adminKey}`;
+      const headers = this.corpusHeaders(entry.headers);
       return {
         cls: "corpus",
         call: {
@@ -345,7 +353,7 @@ export class Fuzzer {
       return codec === "json" ? Buffer.from(JSON.stringify(toJson(method.input, msg))) : toBinary(method.input, msg);
     });
     const call = encodeCall(entry.protocol ?? "grpc", codec, method, bodies, this.opts.adminKey);
-    Object.assign(call.headers, entry.headers ?? {});
+    Object.assign(call.headers, this.corpusHeaders(entry.headers));
     if (entry.keepOpen === true) call.keepOpen = true;
     if (entry.cancelAfterMs !== undefined) call.cancelAfterMs = entry.cancelAfterMs;
     return { cls: "corpus", call, rpc: methodKey(method), note: `${name}: ${entry.note ?? ""}`, ...(entry.expect !== undefined ? { expect: entry.expect } : {}) };
