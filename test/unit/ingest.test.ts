@@ -72,6 +72,17 @@ describe("batch plans", () => {
     expect(run({ recordIds: Array.from({ length: 101 }, (_, i) => `r${i}`) }).violations[0]?.description).toMatch(/limit is 100/);
     expect(run({ recordIds: ["a"] }).violations[0]?.description).toMatch(/no columns/);
   });
+
+  it("report every one of 600,000 bad columns in each group without overflowing the stack", () => {
+    const batch = toRecordBatch({ recordIds: ["a"], eventTimes: [1], columns: { "x.y": [1], nope: [1] }, predictions: { score: [0.5], nope: [1] }, influences: { nope: [1] } });
+    for (const group of [batch.columns, batch.predictions, batch.influences]) {
+      const bad = group.find((c) => c.name === "nope")!;
+      for (let i = 0; i < 600_000; i++) group.push(bad);
+    }
+    const { plan, violations } = planBatch(production, batch, limits);
+    expect(plan).toBeUndefined();
+    expect(violations.filter((v) => v.description.includes('"nope" is not a known'))).toHaveLength(3 * 600_001);
+  });
 });
 
 describe("rows", () => {

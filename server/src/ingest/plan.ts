@@ -85,15 +85,19 @@ function checkColumnShape(path: string, column: Column, rows: number): Violation
   return violations;
 }
 
-/** Resolves one group of columns (schema fields, predictions or influences) against the names it may use. */
+/**
+ * Resolves one group of columns (schema fields, predictions or influences) against the names it may use, adding to
+ * `plans` and `violations` in place: a batch can carry hundreds of thousands of bad columns, too many to spread as
+ * arguments of one push.
+ */
 function planGroup(
   group: string,
   columns: Column[],
   candidates: Map<string, Candidate>,
   rows: number,
   plans: ColumnPlan[],
-): Violation[] {
-  const violations: Violation[] = [];
+  violations: Violation[],
+): void {
   const seen = new Set<string>();
   columns.forEach((column, i) => {
     const path = `batch.${group}[${i}]`;
@@ -111,7 +115,6 @@ function planGroup(
     violations.push(...shape);
     if (shape.length === 0) plans.push({ ...candidate, name: column.name, column, nullMask: column.nullMask });
   });
-  return violations;
 }
 
 /** Every kind a batch carries must bring all of that kind's required columns. */
@@ -146,7 +149,7 @@ export function planBatch(target: IngestTarget, batch: RecordBatch, limits: Inge
     if (!field.nullable) requireColumn(kind, field.name, "columns");
   }
   const plans: ColumnPlan[] = [];
-  violations.push(...planGroup("columns", batch.columns, schemaCandidates, rows, plans));
+  planGroup("columns", batch.columns, schemaCandidates, rows, plans, violations);
 
   const model = target.model;
   if (model === undefined) {
@@ -163,7 +166,7 @@ export function planBatch(target: IngestTarget, batch: RecordBatch, limits: Inge
       });
       requireColumn(DataKind.PREDICTIONS, field.name, "predictions");
     });
-    violations.push(...planGroup("predictions", batch.predictions, predictionCandidates, rows, plans));
+    planGroup("predictions", batch.predictions, predictionCandidates, rows, plans, violations);
     const influenceCandidates = new Map<string, Candidate>();
     for (const field of target.fields) {
       if (field.kind !== FieldKind.FEATURE) continue;
@@ -174,7 +177,7 @@ export function planBatch(target: IngestTarget, batch: RecordBatch, limits: Inge
       });
       requireColumn(DataKind.INFLUENCES, field.name, "influences");
     }
-    violations.push(...planGroup("influences", batch.influences, influenceCandidates, rows, plans));
+    planGroup("influences", batch.influences, influenceCandidates, rows, plans, violations);
   }
   violations.push(...missingRequired(plans, required));
   if (rows > 0 && plans.length === 0) {
