@@ -13,7 +13,7 @@ import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSightlineClient, JobState, type BatchInput, type SightlineClient } from "../../clients/ts/src/index.js";
 import { computeChunkQueueName } from "../../server/src/jobs/queues.js";
-import { settleMs } from "../../server/src/jobs/monitoring-run.js";
+import { settledAfterWriteMs } from "../../server/src/jobs/monitoring-run.js";
 import { recordFaultSummary, sleep, watchUntilDone } from "../harness/faults.js";
 import { createInfluenceModel, influenceTally, readInfluences, requestInfluences, type StoredInfluences } from "../harness/influence.js";
 import { bucketTally, C, createMonitoredModel, fullRecompute, P, rows, snapshot, twoRunsAfter, uploadProduction } from "../harness/monitoring.js";
@@ -109,7 +109,7 @@ describe("background jobs under faults", () => {
     const done = await watchUntilDone(client, jobId, { timeoutMs: 180_000 });
     expect(done.state, done.message).toBe(JobState.COMPLETED);
     expect(done.computeResult?.chunks).toBe(BigInt(chunks));
-    await twoRunsAfter(client, restartedAt + settleMs, 120_000);
+    await twoRunsAfter(client, restartedAt + settledAfterWriteMs, 120_000);
     const monitoring = await snapshot(client);
     const influences = await readInfluences(client, P);
 

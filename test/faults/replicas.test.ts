@@ -19,7 +19,7 @@ import {
   type StreamResponse,
   type TargetInit,
 } from "../../clients/ts/src/index.js";
-import { settleMs } from "../../server/src/jobs/monitoring-run.js";
+import { settledAfterWriteMs } from "../../server/src/jobs/monitoring-run.js";
 import { failoverTransport, recordFaultSummary, sleep, tally, type Failover } from "../harness/faults.js";
 import { bucketTally, C, createMonitoredModel, fullRecompute, M, P, rowRange, rows, slices, snapshot, twoRunsAfter } from "../harness/monitoring.js";
 import { startPrivateServices, type PrivateServices } from "../harness/private-services.js";
@@ -190,7 +190,7 @@ describe("server replicas", () => {
     const summaries = await uploads;
     const uploaded = Date.now();
     for (const id of refreshes) expect((await clients[0]!.waitForJob(id)).state).toBe(JobState.COMPLETED);
-    await twoRunsAfter(clients[1]!, uploaded + settleMs, 120_000);
+    await twoRunsAfter(clients[1]!, uploaded + settledAfterWriteMs, 120_000);
     const monitoring = await snapshot(clients[0]!);
     const read = await readTarget(clients[1]!, target);
 

@@ -6,7 +6,7 @@ import { createSightlineClient, JobState, type BatchInput } from "../../clients/
 import { isolation, startServerProcess, startWorkerProcess, type ChildHandle, type Isolation } from "../harness/processes.js";
 import { startPrivateRedis, type PrivateRedis } from "../harness/redis.js";
 import { C, createMonitoredModel, fullRecompute, M, P, rows, snapshot, twoRunsAfter, uploadProduction } from "../harness/monitoring.js";
-import { settleMs } from "../../server/src/jobs/monitoring-run.js";
+import { settledAfterWriteMs } from "../../server/src/jobs/monitoring-run.js";
 
 const children: ChildHandle[] = [];
 let redis: PrivateRedis | undefined;
@@ -109,7 +109,7 @@ describe("monitoring faults", () => {
     const restarted = Date.now();
 
     // The queue, its schedulers and its jobs are gone with Redis; the workers put the schedulers back.
-    await twoRunsAfter(client, restarted + settleMs, 120_000);
+    await twoRunsAfter(client, restarted + settledAfterWriteMs, 120_000);
     const scheduled = await snapshot(client);
     await fullRecompute(client);
     expect(scheduled).toEqual(await snapshot(client));

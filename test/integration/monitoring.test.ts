@@ -20,7 +20,7 @@ import {
   type SightlineClient,
   type TargetInit,
 } from "../../clients/ts/src/index.js";
-import { settleMs } from "../../server/src/jobs/monitoring-run.js";
+import { settledAfterWriteMs } from "../../server/src/jobs/monitoring-run.js";
 import { isolation, startServerProcess, startWorkerProcess, type ChildHandle, type ServerHandle } from "../harness/processes.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../server/src/gen/google/rpc/error_details_pb.js";
@@ -273,7 +273,7 @@ describe("monitoring against the scikit-learn and SciPy reference", () => {
 
   it("the scheduled runs compute every bucket, and each matches the reference", async () => {
     // Buckets written within the settle margin are recomputed by the next run too: count runs from after it.
-    const uploadsDone = Date.now() + settleMs;
+    const uploadsDone = Date.now() + settledAfterWriteMs;
     // No refresh is requested: the per-model job schedulers (every second here) must find the data on their own.
     for (const m of cases.models) {
       // Runs of a model never overlap, so the second run to finish after the uploads started after them.

@@ -7,6 +7,7 @@ import { dayStart } from "../monitoring/buckets.js";
 import { baselineOf, bucketReport, type Baseline } from "../monitoring/report.js";
 import { BucketSample } from "../monitoring/sample.js";
 import { findMarks, type BucketMarkDoc } from "../store/bucket-marks.js";
+import { markLeaseMs } from "../store/mark-leases.js";
 import { docId, type Store } from "../store/db.js";
 import { readState, resultTokens, writeResults, writeState, type ResultWrite } from "../store/monitoring-results.js";
 import { monitoringPlan, monitoringSignature, type MonitoringPlan } from "./monitoring-spec.js";
@@ -38,6 +39,9 @@ export type ProgressReporter = (percent: number, message: string) => Promise<voi
  * concurrent bulk updates), and across clocks a little apart.
  */
 export const settleMs = 2000;
+
+/** How long after a bucket's last write its result is settled: a mark's lease runs ahead of the write (mark-leases.ts). */
+export const settledAfterWriteMs = markLeaseMs + settleMs;
 
 function tokenToStore(mark: BucketMarkDoc, settledBefore: number): string {
   return mark.w.getTime() > settledBefore ? `unsettled:${mark.tok}` : mark.tok;

@@ -2,11 +2,13 @@
 // records are durable. A mark holds a fresh random token, so a monitoring run that read the token before reading the
 // bucket's records knows the bucket is current exactly while the token is unchanged; it also counts what ingestion
 // saw there: rows rejected by reason, and records whose kinds were overwritten. Writing the mark after the records,
-// and reading it before them, is what makes a concurrent write impossible to miss.
+// and reading it before them, is what makes a concurrent write impossible to miss. A production write may instead
+// rely on a mark written before it under a lease (mark-leases.ts).
 import { randomUUID } from "node:crypto";
 import type { AnyBulkWriteOperation } from "mongodb";
 import { upsertWithRetry } from "./bulk.js";
 import type { Store } from "./db.js";
+import { MarkLeases, type LeasedHours } from "./mark-leases.js";
 
 export interface BucketMarkDoc {
   _id: string;
@@ -15,7 +17,10 @@ export interface BucketMarkDoc {
   /** Hour start for production marks; null for a split's one mark. */
   h: Date | null;
   tok: string;
-  /** When the mark was last touched. */
+  /**
+   * Until when writes may rely on this token: the time of the last write marked after itself, or a lease's end, which
+   * is ahead. It never goes back, so a token written later never promises less than one it replaced.
+   */
   w: Date;
   /** Rejected rows by RowErrorReason name, since the bucket's first write. */
   r?: Record<string, number>;
@@ -66,12 +71,17 @@ export class BucketDeltas {
   }
 }
 
-/** Re-tokens every touched bucket of a target and adds its counts; run only after the records are durable. */
-export async function markBuckets(store: Store, ct: string, deltas: BucketDeltas, chunkRows: number): Promise<void> {
+/**
+ * Re-tokens every touched bucket of a target and adds its counts; run only after the records are durable. A bucket
+ * leased before the write is skipped when the write ended within its lease and has no counts to add.
+ */
+export async function markBuckets(store: Store, ct: string, deltas: BucketDeltas, chunkRows: number, leased: LeasedHours = new Map()): Promise<void> {
   if (deltas.size === 0) return;
   const now = new Date();
   const ops: AnyBulkWriteOperation<BucketMarkDoc>[] = [];
   for (const d of deltas.values()) {
+    const leaseEnd = d.hour === undefined ? undefined : leased.get(d.hour);
+    if (leaseEnd !== undefined && now.getTime() <= leaseEnd && d.rejected.size === 0 && d.overwritten === 0) continue;
     const inc: Record<string, number> = {};
     for (const [reason, count] of d.rejected) inc[`r.${reason}`] = count;
     if (d.overwritten > 0) inc.o = d.overwritten;
@@ -79,14 +89,37 @@ export async function markBuckets(store: Store, ct: string, deltas: BucketDeltas
       updateOne: {
         filter: { _id: markId(ct, d.hour) },
         update: {
-          $set: { ct, h: d.hour === undefined ? null : new Date(d.hour), tok: randomUUID(), w: now },
+          ...retoken(ct, d.hour, now),
           ...(Object.keys(inc).length > 0 ? { $inc: inc } : {}),
         },
         upsert: true,
       },
     });
   }
-  await upsertWithRetry(store.bucketMarks, ops, chunkRows);
+  if (ops.length > 0) await upsertWithRetry(store.bucketMarks, ops, chunkRows);
+}
+
+/** A new token for the mark of `hour` (undefined: the split's), promising writes until at least `until`. */
+function retoken(ct: string, hour: number | undefined, until: Date) {
+  return { $set: { ct, h: hour === undefined ? null : new Date(hour), tok: randomUUID() }, $max: { w: until } };
+}
+
+const leasesByStore = new WeakMap<Store, MarkLeases>();
+
+/** The process's leases on production hour marks in `store`. */
+export function markLeases(store: Store): MarkLeases {
+  let leases = leasesByStore.get(store);
+  if (leases === undefined) {
+    leases = new MarkLeases((ct, hours, until) =>
+      upsertWithRetry(
+        store.bucketMarks,
+        hours.map((hour) => ({ updateOne: { filter: { _id: markId(ct, hour) }, update: retoken(ct, hour, until), upsert: true } })),
+        hours.length,
+      ),
+    );
+    leasesByStore.set(store, leases);
+  }
+  return leases;
 }
 
 /**

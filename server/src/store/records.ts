@@ -15,7 +15,7 @@ import {
 } from "../ingest/layout.js";
 import type { RowWrite } from "../ingest/rows.js";
 import { hourStart } from "../monitoring/buckets.js";
-import { BucketDeltas, markBuckets } from "./bucket-marks.js";
+import { BucketDeltas, markBuckets, markLeases } from "./bucket-marks.js";
 import { findCollection } from "./collections.js";
 import { docId, type CollectionDoc, type ModelDoc, type Store } from "./db.js";
 
@@ -91,13 +91,15 @@ const pointReadConcurrency = 16;
  *
  * Existing records are read first, for the hour they were in (a late label carries no time of its own, and a
  * record whose event time changes leaves its old hour) and for the kinds they already hold (overwrites are
- * counted). The buckets touched are marked last, once every record is durable: see bucket-marks.ts. A caller that
+ * counted). The buckets touched are marked last, once every record is durable (see bucket-marks.ts), except the
+ * production hours this process holds a lease on (mark-leases.ts): those are marked first. A caller that
  * has just read the records it writes (a compute job) passes them as `known`, read with `priorProjection`: those
  * are neither inserted first nor read again.
  */
 export async function writeRecords(store: Store, target: ResolvedTarget, batch: BatchWrite, chunkRows: number, known?: ReadonlyMap<string, PriorRecord>): Promise<void> {
   const deltas = new BucketDeltas();
   for (const r of batch.rejected) deltas.reject(r.hour, r.reason);
+  const leased = await markLeases(store).lease(target.key, target.collection.createTime.getTime(), hoursOfWrites(target, batch.writes));
   const knownWrites = known === undefined ? [] : batch.writes.filter((w) => known.has(w.recordId));
   const unknownWrites = known === undefined ? batch.writes : batch.writes.filter((w) => !known.has(w.recordId));
   const existing = [...knownWrites, ...(await insertNewRecords(store, target.key, unknownWrites))];
@@ -131,7 +133,17 @@ export async function writeRecords(store: Store, target: ResolvedTarget, batch: 
     }));
     await upsertWithRetry(store.records, ops, chunkRows);
   }
-  await markBuckets(store, target.key, deltas, chunkRows);
+  await markBuckets(store, target.key, deltas, chunkRows, leased);
+}
+
+/** The production hours a batch's writes carry event times for; a write that carries none is in its record's hour. */
+function hoursOfWrites(target: ResolvedTarget, writes: readonly RowWrite[]): number[] {
+  const hours = new Set<number>();
+  for (const w of writes) {
+    const hour = bucketOfWrite(target, w, undefined);
+    if (hour !== undefined) hours.add(hour);
+  }
+  return [...hours];
 }
 
 export type PriorRecord = Pick<RecordDoc, "ts" | "wf" | "wl" | "wx" | "wp" | "wi">;
