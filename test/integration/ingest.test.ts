@@ -358,6 +358,13 @@ describe("every kind alone, then joined by record ID across Upload, Stream and P
       window.push(...batchRows(b).map((r) => r.recordId));
     }
     expect(window.sort()).toEqual(["j-3", "j-4"]);
+    // Named records, unsorted, repeated and some unknown, within a window: each record once, in record-ID order, in
+    // batches of the size asked for.
+    const named: string[][] = [];
+    const window2 = { startTime: { seconds: BigInt((t0 + 2 * hour) / 1000) }, endTime: { seconds: BigInt((t0 + 20 * hour) / 1000) } };
+    const asked = ["j-9", "nope", "j-23", "j-12", "j-1", "j-9", "j-10", "j-3", "also-nope", "j-19"];
+    for await (const b of client.readRecords({ target, ...window2, recordIds: asked, batchSize: 2 })) named.push(batchRows(b).map((r) => r.recordId));
+    expect(named).toEqual([["j-10", "j-12"], ["j-19", "j-3"], ["j-9"]]);
   });
 
   it("joins the same kinds in a split, where no event time is needed", async () => {

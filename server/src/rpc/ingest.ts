@@ -34,8 +34,8 @@ const defaultReadBatch = 1000;
 const streamBulkWrites = 4;
 const maxReadBatch = 10_000;
 /**
- * Record IDs one read may select. They become one `$in` of document IDs, and past a few hundred thousand that query
- * outgrows the 16 MiB a MongoDB command may hold: the driver failed to encode it and the call ended INTERNAL.
+ * Record IDs one read may select: each is a point read. (When they were one `$in`, a few hundred thousand outgrew
+ * the 16 MiB a MongoDB command may hold, and the call ended INTERNAL.)
  */
 const maxReadRecordIds = 10_000;
 
@@ -260,7 +260,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
       const projection: Record<string, 1> = { ct: 1, ts: 1 };
       for (const c of columns) projection[c.projection] = 1;
       const batchSize = req.batchSize === 0 ? defaultReadBatch : req.batchSize;
-      const cursor = findRecords(store, {
+      const records = findRecords(store, {
         target,
         startMs: req.startTime === undefined ? undefined : timestampMs(req.startTime),
         endMs: req.endTime === undefined ? undefined : timestampMs(req.endTime),
@@ -270,18 +270,14 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
         signal: ctx.signal,
       });
       let docs: RecordDoc[] = [];
-      try {
-        for await (const doc of cursor as AsyncIterable<RecordDoc>) {
-          docs.push(doc);
-          if (docs.length === batchSize) {
-            yield create(ReadRecordsResponseSchema, { batch: encodeBatch(docs, columns) });
-            docs = [];
-          }
+      for await (const doc of records) {
+        docs.push(doc);
+        if (docs.length === batchSize) {
+          yield create(ReadRecordsResponseSchema, { batch: encodeBatch(docs, columns) });
+          docs = [];
         }
-        if (docs.length > 0) yield create(ReadRecordsResponseSchema, { batch: encodeBatch(docs, columns) });
-      } finally {
-        await cursor.close();
       }
+      if (docs.length > 0) yield create(ReadRecordsResponseSchema, { batch: encodeBatch(docs, columns) });
     },
   });
 }

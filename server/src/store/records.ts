@@ -175,16 +175,38 @@ export const priorProjection = { ts: 1, wf: 1, wl: 1, wx: 1, wp: 1, wi: 1 } as c
  */
 export async function readRecordsById(store: Store, key: string, recordIds: string[], projection: Record<string, 1>): Promise<Map<string, RecordDoc>> {
   const found = new Map<string, RecordDoc>();
+  for await (const { at, doc } of pointReads(store, recordIds.map((id) => recordDocId(key, id)), {}, projection)) found.set(recordIds[at]!, doc);
+  return found;
+}
+
+/**
+ * The records of `docIds` that exist and match `filter`, each with its index in `docIds`, in that order, read by `_id`
+ * a few at a time. A read left in flight when the caller stops, or after one failed, is awaited by no one: its
+ * failure is dropped.
+ */
+async function* pointReads(
+  store: Store,
+  docIds: string[],
+  filter: Filter<RecordDoc>,
+  projection: Record<string, 1>,
+  signal?: AbortSignal,
+): AsyncGenerator<{ at: number; doc: RecordDoc }> {
+  const inFlight: Promise<RecordDoc | null>[] = [];
   let next = 0;
-  const reader = async () => {
-    while (next < recordIds.length) {
-      const recordId = recordIds[next++]!;
-      const doc = await store.records.findOne({ _id: recordDocId(key, recordId) }, { projection });
-      if (doc !== null) found.set(recordId, doc);
+  const fill = () => {
+    while (next < docIds.length && inFlight.length < pointReadConcurrency) {
+      const read = store.records.findOne({ ...filter, _id: docIds[next++]! }, { projection });
+      read.catch(() => undefined);
+      inFlight.push(read);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(pointReadConcurrency, recordIds.length) }, reader));
-  return found;
+  fill();
+  for (let at = 0; inFlight.length > 0; at++) {
+    signal?.throwIfAborted();
+    const doc = await inFlight.shift()!;
+    fill();
+    if (doc !== null) yield { at, doc };
+  }
 }
 
 /** Inserts the rows whose records are new; returns the rows whose records already existed, in their order. */
@@ -213,14 +235,34 @@ export interface RecordQuery {
   signal: AbortSignal;
 }
 
-export function findRecords(store: Store, q: RecordQuery) {
+/**
+ * The records a read selects, in `_id` order (so in record-ID order within a target). Named records are read by
+ * concurrent point reads, in order, since FerretDB runs `_id: {$in}` as a scan of the whole records table: a lookup
+ * of one record by ID would cost what the collection holds. A range is one cursor. Ending the iteration early closes
+ * what is open.
+ */
+export async function* findRecords(store: Store, q: RecordQuery): AsyncGenerator<RecordDoc> {
   const filter: Filter<RecordDoc> = { ct: q.target.key };
-  if (q.recordIds.length > 0) filter._id = { $in: q.recordIds.map((id) => recordDocId(q.target.key, id)) };
   if (q.startMs !== undefined || q.endMs !== undefined) {
     filter.ts = {
       ...(q.startMs === undefined ? {} : { $gte: new Date(q.startMs) }),
       ...(q.endMs === undefined ? {} : { $lt: new Date(q.endMs) }),
     };
   }
-  return store.records.find(filter, { projection: q.projection, sort: { _id: 1 }, batchSize: q.batchSize, signal: q.signal });
+  if (q.recordIds.length > 0) {
+    const ids = [...new Set(q.recordIds.map((id) => recordDocId(q.target.key, id)))].sort(byUtf8Bytes);
+    for await (const { doc } of pointReads(store, ids, filter, q.projection, q.signal)) yield doc;
+    return;
+  }
+  const cursor = store.records.find(filter, { projection: q.projection, sort: { _id: 1 }, batchSize: q.batchSize, signal: q.signal });
+  try {
+    yield* cursor;
+  } finally {
+    await cursor.close();
+  }
+}
+
+/** MongoDB's order of strings: by their UTF-8 bytes (JavaScript's own sort compares UTF-16 code units). */
+function byUtf8Bytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
