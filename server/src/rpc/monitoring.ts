@@ -124,7 +124,8 @@ export function registerMonitoring(router: ConnectRouter, { store, queues }: Rpc
           return bucketMessage(doc?.report, { startMs: start, granularity, computedAt: doc?.at }, filter, ingest.get(start));
         });
 
-      const wantedSplits = wantAllSplits ? splitNames : req.splits;
+      // Each split named once, however often it was asked for: two reads per split.
+      const wantedSplits = wantAllSplits ? splitNames : [...new Set(req.splits)];
       const splits = [];
       for (const name of wantedSplits) {
         const doc = await store.monitoringResults.findOne({ _id: resultId(modelKey, "s", name) });
