@@ -1,5 +1,6 @@
 // The ONNX reader and the tree extraction against real converter output: the fixtures and onnxruntime's outputs
 // come from test/unit/fixtures/onnx/make_fixtures.py (seeded; rerun it to regenerate them).
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
@@ -297,5 +298,21 @@ describe("parseOnnxModel wire details", () => {
   it("rejects a graph without nodes and a node whose domain has no opset import", () => {
     expect(() => parseOnnxModel(handModel({ packed: true, withNode: false }))).toThrow(/no nodes/);
     expect(() => parseOnnxModel(handModel({ packed: true, opsetDomain: "other" }))).toThrow(/imports no opset/);
+  });
+});
+
+describe("onnxruntime sessions", () => {
+  it("refuse a tree ensemble onnxruntime cannot initialise without printing onnxruntime's own log to stderr", () => {
+    // A process of its own: onnxruntime writes to file descriptor 2 directly, past anything this process could catch.
+    const runner = new URL("../../server/src/influence/model-runner.ts", import.meta.url).href;
+    const script = [
+      `import { readFileSync } from "node:fs";`,
+      `import { openRunner } from ${JSON.stringify(runner)};`,
+      `const bytes = readFileSync(new URL("broken_tree.onnx", ${JSON.stringify(FIXTURES.href)}));`,
+      `await openRunner(bytes, { features: [], outputs: [] }, 0, { intraOpThreads: 1 }).then(() => console.log("opened"), (e) => console.log("refused: " + String(e).slice(0, 60)));`,
+    ].join("\n");
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(run.stdout).toMatch(/^refused: Error: Exception during initialization/);
+    expect(run.stderr).toBe("");
   });
 });

@@ -63,6 +63,9 @@ export async function openRunner(bytes: Uint8Array, binding: ArtifactBinding, sc
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
+    // onnxruntime prints its own errors to stderr, unformatted, before it throws them; the service reports each one
+    // itself (a refused upload, a failed job), so only a fatal one may print.
+    logSeverityLevel: 4,
   });
   const outputNames = [...new Set(binding.outputs.map((o) => o.output))];
   const run = async (features: Float64Array, nRows: number, outs: OutputBinding[]): Promise<Map<string, PredictionColumn>> => {
