@@ -732,9 +732,10 @@ func TestMonitoring(t *testing.T) {
 		if r := *last.Result; !r.Full || r.Hours != 2 || r.Days != 2 || r.Splits != 1 || r.RecordsRead < 48 {
 			t.Errorf("full refresh result %+v", r)
 		}
-		// Buckets written in the last two seconds (the server's settle margin) are recomputed once more by the next
-		// run; after that, with nothing changed, a plain refresh recomputes nothing.
-		time.Sleep(2100 * time.Millisecond)
+		// Buckets written in the last three seconds (a production hour's one-second mark lease, then the server's
+		// two-second settle margin) are recomputed once more by the next run; after that, with nothing changed, a
+		// plain refresh recomputes nothing.
+		time.Sleep(3100 * time.Millisecond)
 		if id, err = c.RefreshMonitoring(ctx, monCollection, monModel); err != nil {
 			t.Fatal(err)
 		}
