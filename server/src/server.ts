@@ -53,6 +53,8 @@ const servedFiles = [
 ];
 const sightlineServices = [AdminService, CatalogService, IngestService, ModelService, MonitoringService];
 const monitoredServices = sightlineServices.map((s) => s.typeName);
+/** After the grace period, how long the calls it cut may take to send their UNAVAILABLE before connections are cut. */
+const cutCallsWaitMs = 2000;
 
 export interface RunningServer {
   port: number;
@@ -169,7 +171,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log.warn("grace period over, cutting remaining calls");
       // UNAVAILABLE tells clients to retry elsewhere; a bare reset would read as CANCELED, which they do not retry.
       shutdownController.abort(new ConnectError("the server is shutting down", Code.Unavailable));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The cut calls still have to send that status, and a Stream first finishes the batch it is writing: a fixed
+      // 100 ms was too short on a loaded machine, and the connections were then destroyed under them, so their
+      // clients read CANCEL. Wait for them to end, for a bounded time.
+      const cutCallsEnded = Promise.all([listener.closed(), consoleListener?.closed()]);
+      await Promise.race([cutCallsEnded, new Promise((resolve) => setTimeout(resolve, cutCallsWaitMs))]);
       listener.destroy();
       consoleListener?.destroy();
     }
