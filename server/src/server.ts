@@ -161,21 +161,23 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     monitor.setShuttingDown();
     listener.drain();
     consoleListener?.drain();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<"expired">((resolve) => {
-      timer = setTimeout(() => resolve("expired"), config.shutdownGraceMs);
-    });
-    const outcome = await Promise.race([Promise.all([listener.closed(), consoleListener?.closed()]).then(() => "drained" as const), expired]);
-    clearTimeout(timer);
-    if (outcome === "expired") {
+    const callsEnded = Promise.all([listener.closed(), consoleListener?.closed()]);
+    /** Whether every call has ended within `ms`. */
+    const endedWithin = async (ms: number): Promise<boolean> => {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+      const ended = await Promise.race([callsEnded.then(() => true), expired]);
+      clearTimeout(timer);
+      return ended;
+    };
+    if (!(await endedWithin(config.shutdownGraceMs))) {
       log.warn("grace period over, cutting remaining calls");
       // UNAVAILABLE tells clients to retry elsewhere; a bare reset would read as CANCELED, which they do not retry.
       shutdownController.abort(new ConnectError("the server is shutting down", Code.Unavailable));
       // The cut calls still have to send that status, and a Stream first finishes the batch it is writing: a fixed
       // 100 ms was too short on a loaded machine, and the connections were then destroyed under them, so their
       // clients read CANCEL. Wait for them to end, for a bounded time.
-      const cutCallsEnded = Promise.all([listener.closed(), consoleListener?.closed()]);
-      await Promise.race([cutCallsEnded, new Promise((resolve) => setTimeout(resolve, cutCallsWaitMs))]);
+      await endedWithin(cutCallsWaitMs);
       listener.destroy();
       consoleListener?.destroy();
     }
