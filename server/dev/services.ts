@@ -431,7 +431,8 @@ function freePort(): Promise<number> {
 // ---------------------------------------------------------------------------------------------------
 // PostgreSQL details
 
-function pgBinDir(): string {
+/** Where the PostgreSQL server binaries (and psql) are. */
+export function pgBinDir(): string {
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base)
     ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a))

@@ -2,6 +2,7 @@
 // (.dev/services.json, used at the same time by other test files and by benchmarks) are never touched. The set lives
 // under its own temporary root with its own data directories and ports, is started by server/dev/services.ts from
 // the binaries this checkout already built (.dev/bin), and is removed by close(), which every user calls in afterAll.
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   ensureServices,
+  pgBinDir,
   servicesStatus,
   startService,
   stopService,
@@ -33,6 +35,8 @@ export interface PrivateServices {
   start(name: ServiceName): Promise<void>;
   /** The service's pid, as recorded. */
   pid(name: ServiceName): Promise<number>;
+  /** Runs one SQL statement in FerretDB's PostgreSQL database; returns psql's unaligned rows, one per line. */
+  sql(statement: string): string;
   /** Stops everything and deletes the root. Safe to call twice, and after a failed start. */
   close(): Promise<void>;
   /** What services.ts reported: starts, stops, ports. For diagnosing a failed test. */
@@ -140,6 +144,12 @@ export async function startPrivateServices(label: string, options: PrivateServic
         if (record.port !== ports[name]) throw new Error(`${name} came back on port ${record.port}, not ${ports[name]}`);
       },
       pid,
+      sql(statement) {
+        const args = ["-h", "127.0.0.1", "-p", String(ports.postgres), "-U", "postgres", "-d", "ferretdb", "-tAc", statement];
+        const r = spawnSync(join(pgBinDir(), "psql"), args, { encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`psql failed: ${r.stderr.trim()}`);
+        return r.stdout.trim();
+      },
       close,
       log: lines,
     };
