@@ -83,6 +83,8 @@ export interface IngestConfig {
   writeChunkRows: number;
   /** Batches of one Stream written concurrently before the server stops reading it. */
   streamWindow: number;
+  /** Bytes of decoded batches (batch-bytes.ts) one Stream holds in flight before the server stops reading it. */
+  streamWindowBytes: number;
   /** Batches of one Upload written concurrently before the server stops reading it. */
   uploadWindow: number;
   /** How long an Upload or Stream may send nothing while the server waits on it before the call is ended. */
@@ -211,7 +213,8 @@ export function loadConfig(role: Role, env: Env = process.env): Config {
       maxStringBytes: integer(env, "SIGHTLINE_MAX_STRING_BYTES", 4096, 1, 16 * 1024 * 1024),
       maxRowErrors: integer(env, "SIGHTLINE_MAX_ROW_ERRORS", 100, 0, 100_000),
       writeChunkRows: integer(env, "SIGHTLINE_WRITE_CHUNK_ROWS", 1000, 1, 100_000),
-      streamWindow: integer(env, "SIGHTLINE_STREAM_WINDOW", 16, 1, 1024),
+      streamWindow: integer(env, "SIGHTLINE_STREAM_WINDOW", 256, 1, 4096),
+      streamWindowBytes: integer(env, "SIGHTLINE_STREAM_WINDOW_BYTES", 32 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
       uploadWindow: integer(env, "SIGHTLINE_UPLOAD_WINDOW", 3, 1, 64),
       streamIdleTimeoutMs: integer(env, "SIGHTLINE_STREAM_IDLE_TIMEOUT_MS", 300_000, 1000, 86_400_000),
     },

@@ -17,6 +17,7 @@ import {
   type UploadRequest,
 } from "../gen/sightline/v1/ingest_service_pb.js";
 import { DataKind, type RecordBatch, type Target } from "../gen/sightline/v1/records_pb.js";
+import { batchBytes } from "../ingest/batch-bytes.js";
 import { encodeBatch, readColumns } from "../ingest/encode.js";
 import type { RecordDoc } from "../ingest/layout.js";
 import { SummaryBuilder } from "../ingest/summary.js";
@@ -150,7 +151,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
       const idle = new IdleWatch(limits.streamIdleTimeoutMs, () => (headerRead ? "every batch received before is acked" : "nothing was written"));
       const { target } = await readHeader(iterator, store, ctx, idle);
       headerRead = true;
-      const window = new StreamWindow<StreamResponse>(limits.streamWindow);
+      const window = new StreamWindow<StreamResponse>(limits.streamWindow, limits.streamWindowBytes);
       const coalescer = new WriteCoalescer(store, target, limits.writeChunkRows, streamBulkWrites);
       const write = writeThen(target, (batch) => coalescer.write(batch));
       let lastRecount = Date.now();
@@ -189,7 +190,7 @@ export function registerIngest(router: ConnectRouter, { store, queues, config, l
           const message = next.value.message;
           if (message.case !== "batch") throw invalidArgument([{ field: "message", description: "only the first message may be a header" }]);
           const { sequence, batch } = message.value;
-          window.add(new Set(batch?.recordIds ?? []), () => writeOne(sequence, batch));
+          window.add(new Set(batch?.recordIds ?? []), () => writeOne(sequence, batch), batchBytes(batch));
           nudgeSender();
         }
       })().then(
