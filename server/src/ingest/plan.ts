@@ -72,8 +72,66 @@ interface Candidate {
   rule: ValueRule;
 }
 
-function checkColumnShape(path: string, column: Column, rows: number): Violation[] {
+/** The columns one group may carry, and those each kind it carries must bring. */
+interface GroupLookup {
+  candidates: Map<string, Candidate>;
+  required: Map<DataKind, string[]>;
+}
+
+function groupLookup(entries: Iterable<{ name: string; candidate: Candidate; required: boolean }>): GroupLookup {
+  const lookup: GroupLookup = { candidates: new Map(), required: new Map() };
+  for (const { name, candidate, required } of entries) {
+    lookup.candidates.set(name, candidate);
+    if (required) lookup.required.set(candidate.kind, [...(lookup.required.get(candidate.kind) ?? []), name]);
+  }
+  return lookup;
+}
+
+// The lookups depend only on the schema and the model, which a stream or upload resolves once: they are built once
+// per resolved schema and model rather than for every batch (a real-time stream sends a batch per record).
+const schemaLookups = new WeakMap<StoredField[], { columns: GroupLookup; influences: GroupLookup }>();
+const predictionLookups = new WeakMap<ModelDoc, GroupLookup>();
+
+function lookupsOfSchema(fields: StoredField[]): { columns: GroupLookup; influences: GroupLookup } {
+  let found = schemaLookups.get(fields);
+  if (found !== undefined) return found;
+  const influenceRule: ValueRule = { type: FieldType.DOUBLE, nullable: false, categories: undefined, min: undefined, max: undefined, nanIsNull: false };
+  found = {
+    columns: groupLookup(
+      fields.flatMap((field) => {
+        const kind = fieldKindToDataKind[field.kind];
+        return kind === undefined ? [] : [{ name: field.name, candidate: { kind, key: valueKey(field.id), rule: ruleOf(field) }, required: !field.nullable }];
+      }),
+    ),
+    influences: groupLookup(
+      fields
+        .filter((field) => field.kind === FieldKind.FEATURE)
+        .map((field) => ({ name: field.name, candidate: { kind: DataKind.INFLUENCES, key: valueKey(field.id), rule: influenceRule }, required: true })),
+    ),
+  };
+  schemaLookups.set(fields, found);
+  return found;
+}
+
+function lookupOfPredictions(model: ModelDoc): GroupLookup {
+  let found = predictionLookups.get(model);
+  if (found !== undefined) return found;
+  found = groupLookup(
+    model.predictionFields.map((field, i) => {
+      const probability = i === 0 && model.scoreType === ScoreType.PROBITS;
+      const rule: ValueRule = { type: field.type, nullable: false, categories: undefined, min: probability ? 0 : undefined, max: probability ? 1 : undefined, nanIsNull: false };
+      return { name: field.name, candidate: { kind: DataKind.PREDICTIONS, key: valueKey(i), rule }, required: true };
+    }),
+  );
+  predictionLookups.set(model, found);
+  return found;
+}
+
+/** The column's violations of its batch's shape, or undefined when it has none. */
+function checkColumnShape(group: string, index: number, column: Column, rows: number): Violation[] | undefined {
   const length = columnLength(column);
+  if (length === rows && (column.nullMask.length === 0 || column.nullMask.length === maskBytes(rows))) return undefined;
+  const path = `${group}[${index}]`;
   if (length === undefined) return [{ field: `${path}.values`, description: `column "${column.name}" has no values` }];
   const violations: Violation[] = [];
   if (length !== rows) {
@@ -90,42 +148,34 @@ function checkColumnShape(path: string, column: Column, rows: number): Violation
  * `plans` and `violations` in place: a batch can carry hundreds of thousands of bad columns, too many to spread as
  * arguments of one push.
  */
-function planGroup(
-  group: string,
-  columns: Column[],
-  candidates: Map<string, Candidate>,
-  rows: number,
-  plans: ColumnPlan[],
-  violations: Violation[],
-): void {
+function planGroup(group: string, columns: Column[], lookup: GroupLookup, rows: number, plans: ColumnPlan[], violations: Violation[]): void {
   const seen = new Set<string>();
   columns.forEach((column, i) => {
-    const path = `batch.${group}[${i}]`;
-    const candidate = candidates.get(column.name);
+    const candidate = lookup.candidates.get(column.name);
     if (candidate === undefined) {
-      violations.push({ field: `${path}.name`, description: `"${column.name}" is not a known ${group === "columns" ? "field" : group.replace(/s$/, "")} column` });
+      violations.push({ field: `batch.${group}[${i}].name`, description: `"${column.name}" is not a known ${group === "columns" ? "field" : group.replace(/s$/, "")} column` });
       return;
     }
     if (seen.has(column.name)) {
-      violations.push({ field: `${path}.name`, description: `column "${column.name}" appears twice` });
+      violations.push({ field: `batch.${group}[${i}].name`, description: `column "${column.name}" appears twice` });
       return;
     }
     seen.add(column.name);
-    const shape = checkColumnShape(path, column, rows);
-    violations.push(...shape);
-    if (shape.length === 0) plans.push({ ...candidate, name: column.name, column, nullMask: column.nullMask });
+    const shape = checkColumnShape(`batch.${group}`, i, column, rows);
+    if (shape === undefined) plans.push({ kind: candidate.kind, key: candidate.key, rule: candidate.rule, name: column.name, column, nullMask: column.nullMask });
+    else for (const v of shape) violations.push(v);
   });
 }
 
 /** Every kind a batch carries must bring all of that kind's required columns. */
-function missingRequired(plans: ColumnPlan[], required: Map<DataKind, { name: string; group: string }[]>): Violation[] {
+function missingRequired(plans: ColumnPlan[], groups: { group: string; lookup: GroupLookup }[]): Violation[] {
   const present = new Set(plans.map((p) => `${p.kind}:${p.name}`));
   const kinds = new Set(plans.map((p) => p.kind));
   const violations: Violation[] = [];
   for (const kind of kinds) {
-    for (const { name, group } of required.get(kind) ?? []) {
-      if (!present.has(`${kind}:${name}`)) {
-        violations.push({ field: `batch.${group}`, description: `${DataKind[kind]} needs a column for "${name}"` });
+    for (const { group, lookup } of groups) {
+      for (const name of lookup.required.get(kind) ?? []) {
+        if (!present.has(`${kind}:${name}`)) violations.push({ field: `batch.${group}`, description: `${DataKind[kind]} needs a column for "${name}"` });
       }
     }
   }
@@ -139,47 +189,22 @@ export function planBatch(target: IngestTarget, batch: RecordBatch, limits: Inge
     violations.push({ field: "batch.record_ids", description: `holds ${rows} rows; the limit is ${limits.maxRowsPerBatch} per batch` });
     return { plan: undefined, violations };
   }
-  const schemaCandidates = new Map<string, Candidate>();
-  const required = new Map<DataKind, { name: string; group: string }[]>();
-  const requireColumn = (kind: DataKind, name: string, group: string) => required.set(kind, [...(required.get(kind) ?? []), { name, group }]);
-  for (const field of target.fields) {
-    const kind = fieldKindToDataKind[field.kind];
-    if (kind === undefined) continue;
-    schemaCandidates.set(field.name, { kind, key: valueKey(field.id), rule: ruleOf(field) });
-    if (!field.nullable) requireColumn(kind, field.name, "columns");
-  }
+  const schema = lookupsOfSchema(target.fields);
+  const groups = [{ group: "columns", lookup: schema.columns }];
   const plans: ColumnPlan[] = [];
-  planGroup("columns", batch.columns, schemaCandidates, rows, plans, violations);
+  planGroup("columns", batch.columns, schema.columns, rows, plans, violations);
 
   const model = target.model;
   if (model === undefined) {
     if (batch.predictions.length > 0) violations.push({ field: "batch.predictions", description: "predictions need a model in the header" });
     if (batch.influences.length > 0) violations.push({ field: "batch.influences", description: "influences need a model in the header" });
   } else {
-    const predictionCandidates = new Map<string, Candidate>();
-    model.predictionFields.forEach((field, i) => {
-      const probability = i === 0 && model.scoreType === ScoreType.PROBITS;
-      predictionCandidates.set(field.name, {
-        kind: DataKind.PREDICTIONS,
-        key: valueKey(i),
-        rule: { type: field.type, nullable: false, categories: undefined, min: probability ? 0 : undefined, max: probability ? 1 : undefined, nanIsNull: false },
-      });
-      requireColumn(DataKind.PREDICTIONS, field.name, "predictions");
-    });
-    planGroup("predictions", batch.predictions, predictionCandidates, rows, plans, violations);
-    const influenceCandidates = new Map<string, Candidate>();
-    for (const field of target.fields) {
-      if (field.kind !== FieldKind.FEATURE) continue;
-      influenceCandidates.set(field.name, {
-        kind: DataKind.INFLUENCES,
-        key: valueKey(field.id),
-        rule: { type: FieldType.DOUBLE, nullable: false, categories: undefined, min: undefined, max: undefined, nanIsNull: false },
-      });
-      requireColumn(DataKind.INFLUENCES, field.name, "influences");
-    }
-    planGroup("influences", batch.influences, influenceCandidates, rows, plans, violations);
+    const predictions = lookupOfPredictions(model);
+    planGroup("predictions", batch.predictions, predictions, rows, plans, violations);
+    planGroup("influences", batch.influences, schema.influences, rows, plans, violations);
+    groups.push({ group: "predictions", lookup: predictions }, { group: "influences", lookup: schema.influences });
   }
-  violations.push(...missingRequired(plans, required));
+  for (const v of missingRequired(plans, groups)) violations.push(v);
   if (rows > 0 && plans.length === 0) {
     violations.push({ field: "batch", description: "carries no columns: there is nothing to write" });
   }
