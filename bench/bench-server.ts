@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { MongoClient } from "mongodb";
 import { fileURLToPath } from "node:url";
 import { ensureServices, ferretdbServerEnv, type DevServices } from "../server/dev/services.js";
 
@@ -18,9 +19,31 @@ export interface BenchServer {
   peakRssMiB(): number;
 }
 
+const staleMs = 6 * 3_600_000;
+
+/**
+ * Drops what benchmarks killed before their teardown left behind: databases of a bench that started over six hours
+ * ago, and those named before names carried their start time. Left alone, they held gigabytes in the shared dev
+ * PostgreSQL, and every later run paid for them.
+ */
+async function dropStaleBenchDatabases(mongodbUrl: string): Promise<void> {
+  const client = new MongoClient(mongodbUrl, { serverSelectionTimeoutMS: 5000 });
+  try {
+    const { databases } = await client.db("admin").admin().listDatabases({ nameOnly: true });
+    for (const { name } of databases) {
+      const started = /^bench_([0-9a-z]{8})_[0-9a-f]{4}$/.exec(name)?.[1];
+      const stale = started === undefined ? /^bench_[0-9a-f]{6}$/.test(name) : parseInt(started, 36) < Date.now() - staleMs;
+      if (stale) await client.db(name).dropDatabase();
+    }
+  } finally {
+    await client.close();
+  }
+}
+
 export async function startBenchServer(): Promise<BenchServer> {
   const services = await ensureServices({ log: () => undefined });
-  const database = `bench_${randomBytes(3).toString("hex")}`;
+  await dropStaleBenchDatabases(services.mongodbUrl);
+  const database = `bench_${Date.now().toString(36)}_${randomBytes(2).toString("hex")}`;
   const adminKey = `bench-${randomBytes(16).toString("hex")}`;
   const env = {
     ...process.env,
