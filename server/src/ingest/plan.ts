@@ -82,7 +82,10 @@ function groupLookup(entries: Iterable<{ name: string; candidate: Candidate; req
   const lookup: GroupLookup = { candidates: new Map(), required: new Map() };
   for (const { name, candidate, required } of entries) {
     lookup.candidates.set(name, candidate);
-    if (required) lookup.required.set(candidate.kind, [...(lookup.required.get(candidate.kind) ?? []), name]);
+    if (!required) continue;
+    const names = lookup.required.get(candidate.kind);
+    if (names === undefined) lookup.required.set(candidate.kind, [name]);
+    else names.push(name);
   }
   return lookup;
 }
