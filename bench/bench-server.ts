@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { MongoClient } from "mongodb";
 import { fileURLToPath } from "node:url";
+import { newRunTag, staleRunDatabase } from "../server/dev/run-tags.js";
 import { ensureServices, ferretdbServerEnv, type DevServices } from "../server/dev/services.js";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
@@ -19,8 +20,6 @@ export interface BenchServer {
   peakRssMiB(): number;
 }
 
-const staleMs = 6 * 3_600_000;
-
 /**
  * Drops what benchmarks killed before their teardown left behind: databases of a bench that started over six hours
  * ago, and those named before names carried their start time. Left alone, they held gigabytes in the shared dev
@@ -31,9 +30,7 @@ async function dropStaleBenchDatabases(mongodbUrl: string): Promise<void> {
   try {
     const { databases } = await client.db("admin").admin().listDatabases({ nameOnly: true });
     for (const { name } of databases) {
-      const started = /^bench_([0-9a-z]{8})_[0-9a-f]{4}$/.exec(name)?.[1];
-      const stale = started === undefined ? /^bench_[0-9a-f]{6}$/.test(name) : parseInt(started, 36) < Date.now() - staleMs;
-      if (stale) await client.db(name).dropDatabase();
+      if (staleRunDatabase(name, "bench_") || /^bench_[0-9a-f]{6}$/.test(name)) await client.db(name).dropDatabase();
     }
   } finally {
     await client.close();
@@ -43,7 +40,7 @@ async function dropStaleBenchDatabases(mongodbUrl: string): Promise<void> {
 export async function startBenchServer(): Promise<BenchServer> {
   const services = await ensureServices({ log: () => undefined });
   await dropStaleBenchDatabases(services.mongodbUrl);
-  const database = `bench_${Date.now().toString(36)}_${randomBytes(2).toString("hex")}`;
+  const database = `bench_${newRunTag()}_server`;
   const adminKey = `bench-${randomBytes(16).toString("hex")}`;
   const env = {
     ...process.env,

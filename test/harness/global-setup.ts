@@ -1,21 +1,18 @@
 // Starts (or reuses) the real Redis, PostgreSQL and FerretDB once for the whole run, and stops only what it started.
-import { randomBytes } from "node:crypto";
 import { MongoClient } from "mongodb";
 import type { TestProject } from "vitest/node";
+import { newRunTag, staleRunDatabase } from "../../server/dev/run-tags.js";
 import { ensureServices, type DevServices } from "../../server/dev/services.js";
 
 let services: DevServices | undefined;
 
 // Several runs may share the services (a developer's and an agent's, say): each drops only its own databases, named
 // `t_<runTag>_…` (see processes.ts), plus those that runs which never got to their teardown left long ago.
-// The tag starts with the run's start time in base 36, which is how a leftover's age is known.
-const runTag = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
-const staleMs = 6 * 3_600_000;
+// The tag starts with the run's start time, which is how a leftover's age is known (server/dev/run-tags.ts).
+const runTag = newRunTag();
 
 function droppable(name: string): boolean {
-  if (name.startsWith(`t_${runTag}_`)) return true;
-  const started = /^t_([0-9a-z]{8})[0-9a-f]{4}_/.exec(name)?.[1];
-  return started !== undefined && parseInt(started, 36) < Date.now() - staleMs;
+  return name.startsWith(`t_${runTag}_`) || staleRunDatabase(name, "t_");
 }
 
 export async function setup(project: TestProject): Promise<void> {
