@@ -55,7 +55,7 @@ export class StreamWindow<T> {
         }
       }
     }
-    const done = before.length === 0 ? Promise.resolve().then(work) : Promise.all(before).then(work);
+    const done = Promise.all(before).then(work);
     // Failures surface when the entry reaches the head; until then they must not count as unhandled.
     done.catch(() => undefined);
     this.entries.push({ ids, done, bytes });
